@@ -1,0 +1,362 @@
+#include "config/config.hpp"
+
+#include "config/defaults.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+namespace sbx {
+
+using namespace std::string_literals;
+
+namespace {
+
+using apply_fn
+  = std::function<std::optional<std::string>(config&, const std::string&)>;
+
+/// One row of the settings table: a flag `--key`, an environment variable
+/// `SANDHIVE_KEY` and a config-file key `key`, all with the same meaning.
+struct setting {
+  const char* key;
+  const char* help;
+  std::string default_value;
+  apply_fn apply;
+};
+
+std::string ms_text(std::chrono::milliseconds x) {
+  if (x.count() % 1000 == 0)
+    return std::to_string(x.count() / 1000) + "s";
+  return std::to_string(x.count()) + "ms";
+}
+
+apply_fn text(std::string config::*field) {
+  return [field](config& c, const std::string& x) -> std::optional<std::string> {
+    c.*field = x;
+    return std::nullopt;
+  };
+}
+
+apply_fn one_of(std::string config::*field, std::vector<std::string> allowed) {
+  return [=](config& c, const std::string& x) -> std::optional<std::string> {
+    if (std::find(allowed.begin(), allowed.end(), x) == allowed.end()) {
+      std::string all;
+      for (auto& a : allowed)
+        all += (all.empty() ? "" : ", ") + a;
+      return "expected one of " + all;
+    }
+    c.*field = x;
+    return std::nullopt;
+  };
+}
+
+apply_fn count(unsigned config::*field, unsigned lo, unsigned hi) {
+  return [=](config& c, const std::string& x) -> std::optional<std::string> {
+    char* end = nullptr;
+    errno = 0;
+    auto v = std::strtoull(x.c_str(), &end, 10);
+    if (x.empty() || *end != '\0' || errno != 0 || v < lo || v > hi)
+      return "expected a whole number from " + std::to_string(lo) + " to "
+             + std::to_string(hi);
+    c.*field = static_cast<unsigned>(v);
+    return std::nullopt;
+  };
+}
+
+apply_fn duration(std::chrono::milliseconds config::*field) {
+  return [=](config& c, const std::string& x) -> std::optional<std::string> {
+    auto d = parse_duration(x);
+    if (!d || d->count() <= 0)
+      return "expected a positive duration such as 500ms, 30s or 5m";
+    c.*field = *d;
+    return std::nullopt;
+  };
+}
+
+apply_fn url(std::string config::*field, std::vector<std::string> schemes) {
+  return [=](config& c, const std::string& x) -> std::optional<std::string> {
+    if (!x.empty()) {
+      auto pos = x.find("://");
+      auto scheme = pos == std::string::npos ? "" : x.substr(0, pos);
+      if (std::find(schemes.begin(), schemes.end(), scheme) == schemes.end())
+        return "expected a URL starting with " + schemes.front() + "://";
+    }
+    c.*field = x;
+    return std::nullopt;
+  };
+}
+
+const std::vector<setting>& settings() {
+  using namespace std::string_literals;
+  static const std::vector<setting> table = {
+    {"data-dir", "directory for embedded databases, templates and keys",
+     defaults::data_dir, text(&config::data_dir)},
+    {"listen", "HTTP listen address HOST:PORT", defaults::listen,
+     [](config& c, const std::string& x) -> std::optional<std::string> {
+       auto hp = parse_host_port(x);
+       if (!hp)
+         return "expected HOST:PORT, e.g. 127.0.0.1:3000";
+       c.listen_host = hp->first;
+       c.listen_port = hp->second;
+       return std::nullopt;
+     }},
+    {"postgres-url",
+     "PostgreSQL URL; empty starts a private server under the data dir", "",
+     url(&config::postgres_url, {"postgresql", "postgres"})},
+    {"redis-url", "Redis URL; empty starts a private server under the data dir",
+     "", url(&config::redis_url, {"redis"})},
+    {"log-level", "trace, debug, info, warn, error or off", defaults::log_level,
+     one_of(&config::log_level,
+            {"trace", "debug", "info", "warn", "error", "off"})},
+    {"log-format", "text or json", defaults::log_format,
+     one_of(&config::log_format, {"text", "json"})},
+    {"http-threads", "gateway I/O threads",
+     std::to_string(defaults::http_threads),
+     count(&config::http_threads, 1, 256)},
+    {"http-body-limit", "largest accepted request body (413 beyond)",
+     std::to_string(defaults::http_body_limit >> 20) + "MiB",
+     [](config& c, const std::string& x) -> std::optional<std::string> {
+       auto v = parse_size(x);
+       if (!v || *v == 0)
+         return "expected a size such as 1048576, 512KiB or 64MiB";
+       c.http_body_limit = *v;
+       return std::nullopt;
+     }},
+    {"http-read-timeout", "time to receive one request",
+     ms_text(defaults::http_read_timeout),
+     duration(&config::http_read_timeout)},
+    {"http-idle-timeout", "idle time before a keep-alive connection closes",
+     ms_text(defaults::http_idle_timeout),
+     duration(&config::http_idle_timeout)},
+    {"http-max-in-flight", "gateway requests in flight to actors (503 beyond)",
+     std::to_string(defaults::http_max_in_flight),
+     count(&config::http_max_in_flight, 1, 1000000)},
+    {"request-timeout", "deadline of a gateway request to an actor",
+     ms_text(defaults::request_timeout), duration(&config::request_timeout)},
+    {"store-timeout", "connect and statement timeout for PostgreSQL and Redis",
+     ms_text(defaults::store_timeout), duration(&config::store_timeout)},
+    {"postgres-bin-dir", "directory of initdb and postgres",
+     defaults::postgres_bin_dir, text(&config::postgres_bin_dir)},
+    {"redis-server", "path of the redis-server program", defaults::redis_server,
+     text(&config::redis_server)},
+    {"workers", "actor scheduler threads (0: one per core)",
+     std::to_string(defaults::workers), count(&config::workers, 0, 1024)},
+  };
+  return table;
+}
+
+std::string env_name(const std::string& key) {
+  std::string result = "SANDHIVE_";
+  for (auto ch : key)
+    result += ch == '-' ? '_' : static_cast<char>(std::toupper(ch));
+  return result;
+}
+
+} // namespace
+
+const char* to_string(setting_source x) {
+  switch (x) {
+    case setting_source::defaults:
+      return "default";
+    case setting_source::file:
+      return "file";
+    case setting_source::env:
+      return "env";
+    case setting_source::flag:
+      return "flag";
+  }
+  return "?";
+}
+
+std::optional<std::string> process_env(const char* name) {
+  if (auto x = std::getenv(name))
+    return std::string{x};
+  return std::nullopt;
+}
+
+config_loader::config_loader(CLI::App& app) {
+  config_option_ = app.add_option("--config", config_file_,
+                                  "config file (default: ./"
+                                    + std::string{defaults::config_file}
+                                    + " when present; env SANDHIVE_CONFIG)");
+  for (auto& s : settings()) {
+    auto help = std::string{s.help} + " [env " + env_name(s.key) + ", default "
+                + (s.default_value.empty() ? "none" : s.default_value) + "]";
+    flag_options_[s.key] = app.add_option("--"s + s.key, flags_[s.key], help)
+                             ->type_name("");
+  }
+}
+
+std::optional<std::string> config_loader::load(config& out,
+                                               const env_lookup& env) const {
+  using src = setting_source;
+  auto given = [](const void* opt) {
+    return static_cast<const CLI::Option*>(opt)->count() > 0;
+  };
+  // Pick the config file: flag, then environment, then the optional default.
+  std::string file;
+  bool must_exist = true;
+  if (given(config_option_))
+    file = config_file_;
+  else if (auto x = env("SANDHIVE_CONFIG"))
+    file = *x;
+  else {
+    file = defaults::config_file;
+    must_exist = false;
+  }
+  std::map<std::string, std::string> from_file;
+  if (!file.empty()) {
+    std::ifstream in{file};
+    if (!in) {
+      if (must_exist)
+        return "cannot read config file " + file;
+      file.clear();
+    } else {
+      try {
+        for (auto& item : CLI::ConfigINI{}.from_config(in)) {
+          if (item.name == "++" || item.name == "--")
+            continue; // section markers
+          auto key = item.fullname();
+          auto known = std::any_of(settings().begin(), settings().end(),
+                                   [&](auto& s) { return key == s.key; });
+          if (!known)
+            return "unknown setting '" + key + "' in " + file;
+          std::string value;
+          for (auto& part : item.inputs)
+            value += (value.empty() ? "" : " ") + part;
+          from_file[key] = value;
+        }
+      } catch (const CLI::Error& e) {
+        return "cannot parse config file " + file + ": " + e.what();
+      }
+    }
+  }
+  config result;
+  result.config_file = file;
+  for (auto& s : settings()) {
+    std::string value = s.default_value;
+    auto source = src::defaults;
+    std::string origin = "the default";
+    if (auto i = from_file.find(s.key); i != from_file.end()) {
+      value = i->second;
+      source = src::file;
+      origin = file;
+    }
+    auto ename = env_name(s.key);
+    if (auto x = env(ename.c_str())) {
+      value = *x;
+      source = src::env;
+      origin = ename;
+    }
+    if (given(flag_options_.at(s.key))) {
+      value = flags_.at(s.key);
+      source = src::flag;
+      origin = "--"s + s.key;
+    }
+    if (auto err = s.apply(result, value))
+      return "invalid " + std::string{s.key} + " '" + value + "' (from "
+             + origin + "): " + *err;
+    result.effective.push_back({s.key, value, source});
+  }
+  out = std::move(result);
+  return std::nullopt;
+}
+
+std::string redact_url(const std::string& url) {
+  auto scheme = url.find("://");
+  auto at = url.rfind('@');
+  if (scheme == std::string::npos || at == std::string::npos || at < scheme)
+    return url;
+  auto colon = url.find(':', scheme + 3);
+  if (colon == std::string::npos || colon > at)
+    return url;
+  return url.substr(0, colon + 1) + "***" + url.substr(at);
+}
+
+std::string to_ini(const config& cfg) {
+  std::ostringstream os;
+  os << "# sandhive effective configuration";
+  if (!cfg.config_file.empty())
+    os << " (config file: " << cfg.config_file << ")";
+  os << "\n";
+  for (auto& e : cfg.effective) {
+    auto value = e.key.find("-url") != std::string::npos ? redact_url(e.value)
+                                                         : e.value;
+    os << e.key << " = \"" << value << "\"";
+    os << std::string(e.key.size() + value.size() < 40
+                        ? 40 - e.key.size() - value.size()
+                        : 1,
+                      ' ')
+       << "# " << to_string(e.source) << "\n";
+  }
+  return os.str();
+}
+
+std::optional<std::chrono::milliseconds> parse_duration(const std::string& x) {
+  size_t pos = 0;
+  while (pos < x.size() && std::isdigit(static_cast<unsigned char>(x[pos])))
+    ++pos;
+  if (pos == 0 || pos > 12)
+    return std::nullopt;
+  auto n = std::stoll(x.substr(0, pos));
+  auto unit = x.substr(pos);
+  if (unit.empty() || unit == "s")
+    return std::chrono::milliseconds{n * 1000};
+  if (unit == "ms")
+    return std::chrono::milliseconds{n};
+  if (unit == "m")
+    return std::chrono::milliseconds{n * 60'000};
+  if (unit == "h")
+    return std::chrono::milliseconds{n * 3'600'000};
+  return std::nullopt;
+}
+
+std::optional<uint64_t> parse_size(const std::string& x) {
+  size_t pos = 0;
+  while (pos < x.size() && std::isdigit(static_cast<unsigned char>(x[pos])))
+    ++pos;
+  if (pos == 0 || pos > 15)
+    return std::nullopt;
+  uint64_t n = std::stoull(x.substr(0, pos));
+  auto unit = x.substr(pos);
+  static const std::vector<std::pair<std::string, uint64_t>> units = {
+    {"", 1},           {"B", 1},
+    {"KiB", 1ull << 10}, {"MiB", 1ull << 20}, {"GiB", 1ull << 30},
+    {"KB", 1000},      {"MB", 1000'000},    {"GB", 1000'000'000},
+  };
+  for (auto& [name, factor] : units)
+    if (unit == name)
+      return n * factor;
+  return std::nullopt;
+}
+
+std::optional<std::pair<std::string, uint16_t>>
+parse_host_port(const std::string& x) {
+  auto colon = x.rfind(':');
+  if (colon == std::string::npos || colon == 0)
+    return std::nullopt;
+  auto host = x.substr(0, colon);
+  auto port_text = x.substr(colon + 1);
+  if (host.front() == '[') {
+    if (host.back() != ']' || host.size() < 3)
+      return std::nullopt;
+    host = host.substr(1, host.size() - 2);
+  } else if (host.find(':') != std::string::npos) {
+    return std::nullopt; // an IPv6 address needs brackets
+  }
+  if (port_text.empty() || port_text.size() > 5
+      || !std::all_of(port_text.begin(), port_text.end(),
+                      [](unsigned char c) { return std::isdigit(c); }))
+    return std::nullopt;
+  auto port = std::stoul(port_text);
+  if (port > 65535)
+    return std::nullopt;
+  return std::make_pair(host, static_cast<uint16_t>(port));
+}
+
+} // namespace sbx

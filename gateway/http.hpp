@@ -1,0 +1,85 @@
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+/// The gateway's own view of HTTP: plain structs that route handlers work
+/// with, so that only the session files compile Beast.
+namespace sbx::http {
+
+using header_list = std::vector<std::pair<std::string, std::string>>;
+
+/// One request as the router sees it.
+struct request {
+  std::string method;
+  /// The raw request target, e.g. "/sandboxes?limit=10".
+  std::string target;
+  /// The target's path, percent-decoded.
+  std::string path;
+  /// The target's query string without '?', still encoded.
+  std::string query;
+  header_list headers;
+  std::string body;
+  /// The client's address as "ip:port".
+  std::string remote;
+  /// Values of the route pattern's {placeholders}.
+  std::map<std::string, std::string> params;
+
+  /// The first header called `name` (case-insensitive), or "".
+  std::string header(std::string_view name) const;
+
+  /// The decoded value of query parameter `name`, if present.
+  std::optional<std::string> query_param(std::string_view name) const;
+};
+
+/// One response to write.
+struct response {
+  unsigned status = 200;
+  header_list headers;
+  std::string body;
+
+  /// A JSON body with its content type.
+  static response json(unsigned status, std::string body);
+
+  /// The error body E2B's SDKs parse: {"code": status, "message": "..."}.
+  static response error(unsigned status, const std::string& message);
+
+  /// No body at all (204, 304, …).
+  static response empty(unsigned status);
+
+  /// A text body with the given content type.
+  static response text(unsigned status, std::string body,
+                       std::string content_type);
+};
+
+/// Delivers the response to one request, from any thread, exactly once:
+/// later calls are ignored, and if every copy is dropped without a call the
+/// client still gets a 500 rather than a hang.
+class responder {
+public:
+  using send_fn = std::function<void(response)>;
+
+  explicit responder(send_fn send);
+
+  void operator()(response r) const;
+
+private:
+  struct state;
+  std::shared_ptr<state> state_;
+};
+
+/// A route handler. It must not block: anything slow goes through the bridge
+/// and answers through the responder later.
+using handler = std::function<void(request&, responder)>;
+
+/// Decodes %XX escapes (and '+' as space when `form` is true); nullopt on a
+/// malformed escape.
+std::optional<std::string> percent_decode(std::string_view x, bool form);
+
+} // namespace sbx::http

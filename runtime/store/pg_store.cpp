@@ -1,0 +1,189 @@
+#include "actors/error.hpp"
+#include "runtime/reconnect_gate.hpp"
+#include "runtime/store/store.hpp"
+
+#include <pqxx/pqxx>
+
+namespace sbx {
+
+namespace {
+
+/// Any key below 2^31 will do: it only has to be the same in every process.
+constexpr long long migration_lock_key = 0x5b5b0001;
+
+class pg_store final : public store {
+public:
+  pg_store(std::string url, std::chrono::milliseconds timeout)
+    : url_(with_timeouts(std::move(url), timeout)) {
+    // nop
+  }
+
+  caf::error ping() override {
+    return run([](pqxx::connection& c) -> caf::error {
+      pqxx::nontransaction tx{c};
+      tx.exec("SELECT 1");
+      return caf::none;
+    });
+  }
+
+  caf::expected<std::vector<std::string>>
+  migrate(const std::vector<migration>& all) override {
+    std::vector<std::string> applied_now;
+    auto err = run([&](pqxx::connection& c) -> caf::error {
+      {
+        pqxx::work tx{c};
+        tx.exec("CREATE TABLE IF NOT EXISTS schema_migrations ("
+                "version integer PRIMARY KEY, name text NOT NULL, "
+                "checksum text NOT NULL, "
+                "applied_at timestamptz NOT NULL DEFAULT now())");
+        tx.commit();
+      }
+      // One process migrates at a time; the others wait and then find
+      // nothing left to do. The lock belongs to the session, so it spans the
+      // transactions below (libpqxx allows one transaction object at a time).
+      auto exec = [&](const std::string& sql) {
+        pqxx::nontransaction tx{c};
+        return tx.exec(sql);
+      };
+      exec("SELECT pg_advisory_lock(" + std::to_string(migration_lock_key)
+           + ")");
+      auto unlock = [&] {
+        exec("SELECT pg_advisory_unlock(" + std::to_string(migration_lock_key)
+             + ")");
+      };
+      std::vector<applied_migration> applied;
+      for (auto row : exec("SELECT version, name, checksum FROM "
+                           "schema_migrations"))
+        applied.push_back({row[0].as<int>(), row[1].as<std::string>(),
+                           row[2].as<std::string>()});
+      auto todo = plan_migrations(all, applied);
+      if (!todo) {
+        unlock();
+        return std::move(todo.error());
+      }
+      for (auto& m : *todo) {
+        try {
+          pqxx::work tx{c};
+          tx.exec(m.sql);
+          tx.exec_params("INSERT INTO schema_migrations (version, name, "
+                         "checksum) VALUES ($1, $2, $3)",
+                         m.version, m.name, m.checksum);
+          tx.commit();
+        } catch (const pqxx::sql_error& e) {
+          unlock();
+          return make_error(ec::migration_failed,
+                            "migration " + m.name + " failed: " + e.what());
+        }
+        applied_now.push_back(m.name);
+      }
+      unlock();
+      return caf::none;
+    });
+    if (err)
+      return err;
+    return applied_now;
+  }
+
+  caf::expected<std::optional<auth::api_key>>
+  bootstrap(const key_sink& persist) override {
+    std::optional<auth::api_key> created;
+    auto err = run([&](pqxx::connection& c) -> caf::error {
+      pqxx::work tx{c};
+      auto team = tx.exec(
+        "INSERT INTO teams (slug, name) VALUES ('default', 'Default team') "
+        "ON CONFLICT (slug) DO NOTHING RETURNING id");
+      if (team.empty())
+        return caf::none; // bootstrapped before
+      auto team_id = team[0][0].as<std::string>();
+      auto key = auth::generate_api_key();
+      auto key_id = tx.exec_params(
+        "INSERT INTO api_keys (team_id, name, key_hash, key_prefix, scopes) "
+        "VALUES ($1, 'bootstrap', $2, $3, '{*}') RETURNING id",
+        team_id, key.hash, key.prefix)[0][0].as<std::string>();
+      tx.exec_params(
+        "INSERT INTO audit_log (team_id, actor_kind, actor_id, action, "
+        "target) VALUES ($1::uuid, 'system', 'bootstrap', 'team.create', "
+        "$1::text), ($1::uuid, 'system', 'bootstrap', 'api_key.create', $2)",
+        team_id, key_id);
+      // The key leaves the process before the commit: a crash in between
+      // leaves no team behind, and the next start makes a new key.
+      if (auto err = persist(key))
+        return err;
+      tx.commit();
+      created = std::move(key);
+      return caf::none;
+    });
+    if (err)
+      return err;
+    return created;
+  }
+
+private:
+  static std::string with_timeouts(std::string url,
+                                   std::chrono::milliseconds timeout) {
+    auto secs = std::max<long long>(1, (timeout.count() + 999) / 1000);
+    url += url.find('?') == std::string::npos ? '?' : '&';
+    url += "connect_timeout=" + std::to_string(secs)
+           + "&application_name=sandhive"
+           + "&options=-c%20statement_timeout%3D"
+           + std::to_string(timeout.count())
+           + "&keepalives=1&keepalives_idle=5&keepalives_interval=2"
+             "&keepalives_count=3";
+    return url;
+  }
+
+  /// Runs `f` on a live connection, (re)connecting as needed, and turns
+  /// libpqxx's exceptions into error values.
+  template <class F>
+  caf::error run(F f) {
+    if (!conn_ || !conn_->is_open()) {
+      if (!gate_.may_try())
+        return make_error(ec::unavailable,
+                          "PostgreSQL unavailable: " + gate_.last_error());
+      try {
+        conn_ = std::make_unique<pqxx::connection>(url_);
+        gate_.succeeded();
+      } catch (const std::exception& e) {
+        conn_.reset();
+        gate_.failed(first_line(e.what()));
+        return make_error(ec::unavailable,
+                          "PostgreSQL unavailable: " + gate_.last_error());
+      }
+    }
+    try {
+      return f(*conn_);
+    } catch (const pqxx::broken_connection& e) {
+      conn_.reset();
+      gate_.failed(first_line(e.what()));
+      return make_error(ec::unavailable,
+                        "PostgreSQL connection lost: " + gate_.last_error());
+    } catch (const pqxx::sql_error& e) {
+      // A server that shuts down kills our session with an SQL error.
+      if (conn_ && !conn_->is_open())
+        conn_.reset();
+      return make_error(ec::unavailable,
+                        "PostgreSQL error: " + first_line(e.what()));
+    } catch (const std::exception& e) {
+      conn_.reset();
+      return make_error(ec::unavailable,
+                        "PostgreSQL error: " + first_line(e.what()));
+    }
+  }
+
+  static std::string first_line(const std::string& x) {
+    auto nl = x.find('\n');
+    return nl == std::string::npos ? x : x.substr(0, nl);
+  }
+
+  std::string url_;
+  std::unique_ptr<pqxx::connection> conn_;
+  reconnect_gate gate_;
+};
+
+} // namespace
+
+store_ptr make_pg_store(std::string url, std::chrono::milliseconds timeout) {
+  return std::make_unique<pg_store>(std::move(url), timeout);
+}
+
+} // namespace sbx

@@ -1,0 +1,50 @@
+#pragma once
+
+#include "runtime/auth/api_key.hpp"
+#include "runtime/store/migrations.hpp"
+
+#include <caf/error.hpp>
+#include <caf/expected.hpp>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace sbx {
+
+/// The system of record (PostgreSQL). Implementations block: call them only
+/// from a detached actor or a thread of their own. Every method returns an
+/// error value (ec::unavailable while the database is away) instead of
+/// throwing, and the store reconnects by itself.
+class store {
+public:
+  virtual ~store() = default;
+
+  /// Checks that the database answers.
+  virtual caf::error ping() = 0;
+
+  /// Applies the pending ones of `all` in order, each in its own transaction,
+  /// and records them. Returns the names of the migrations applied.
+  virtual caf::expected<std::vector<std::string>>
+  migrate(const std::vector<migration>& all) = 0;
+
+  /// Called with a new key before the bootstrap transaction commits; an
+  /// error aborts the bootstrap.
+  using key_sink = std::function<caf::error(const auth::api_key&)>;
+
+  /// Creates the team `default` and its first API key, once: returns the key
+  /// when it was created now and nothing when the team existed already.
+  virtual caf::expected<std::optional<auth::api_key>>
+  bootstrap(const key_sink& persist) = 0;
+};
+
+using store_ptr = std::unique_ptr<store>;
+
+/// Returns a PostgreSQL store for `url` with connect and statement timeouts.
+/// Connects lazily.
+store_ptr make_pg_store(std::string url, std::chrono::milliseconds timeout);
+
+} // namespace sbx
