@@ -187,8 +187,10 @@ config_loader::config_loader(CLI::App& app) {
   for (auto& s : settings()) {
     auto help = std::string{s.help} + " [env " + env_name(s.key) + ", default "
                 + (s.default_value.empty() ? "none" : s.default_value) + "]";
+    // The last of repeated flags wins, so wrappers can append overrides.
     flag_options_[s.key] = app.add_option("--"s + s.key, flags_[s.key], help)
-                             ->type_name("");
+                             ->type_name("")
+                             ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   }
 }
 
@@ -227,8 +229,11 @@ std::optional<std::string> config_loader::load(config& out,
           if (!known)
             return "unknown setting '" + key + "' in " + file;
           std::string value;
-          for (auto& part : item.inputs)
+          for (auto& part : item.inputs) {
+            if (!part.empty() && part.front() == '#')
+              break; // a trailing comment, as --print-config writes them
             value += (value.empty() ? "" : " ") + part;
+          }
           from_file[key] = value;
         }
       } catch (const CLI::Error& e) {

@@ -1,0 +1,67 @@
+#pragma once
+
+#include "actors/error.hpp"
+#include "runtime/cache/cache_client.hpp"
+#include "runtime/store/store.hpp"
+
+#include <atomic>
+#include <mutex>
+
+/// In-memory stand-ins for the outside services, for unit tests.
+namespace sbx::test {
+
+/// A store whose health the test controls and that remembers what it did.
+class fake_store : public store {
+public:
+  caf::error ping() override {
+    std::lock_guard<std::mutex> guard{mtx};
+    ++pings;
+    return down ? make_error(ec::unavailable, "PostgreSQL unavailable: fake")
+                : caf::none;
+  }
+
+  caf::expected<std::vector<std::string>>
+  migrate(const std::vector<migration>& all) override {
+    std::lock_guard<std::mutex> guard{mtx};
+    auto todo = plan_migrations(all, applied);
+    if (!todo)
+      return std::move(todo.error());
+    std::vector<std::string> names;
+    for (auto& m : *todo) {
+      applied.push_back({m.version, m.name, m.checksum});
+      names.push_back(m.name);
+    }
+    return names;
+  }
+
+  caf::expected<std::optional<auth::api_key>>
+  bootstrap(const key_sink& persist) override {
+    std::lock_guard<std::mutex> guard{mtx};
+    if (!key_hash.empty())
+      return std::optional<auth::api_key>{};
+    auto key = auth::generate_api_key();
+    if (auto err = persist(key))
+      return err;
+    key_hash = key.hash;
+    return std::optional<auth::api_key>{key};
+  }
+
+  std::mutex mtx;
+  bool down = false;
+  int pings = 0;
+  std::vector<applied_migration> applied;
+  std::string key_hash;
+};
+
+/// A cache whose health the test controls.
+class fake_cache : public cache_client {
+public:
+  caf::error ping() override {
+    return down ? make_error(ec::unavailable, "Redis unavailable: fake")
+                : caf::none;
+  }
+
+  std::atomic<bool> down{false};
+};
+
+} // namespace sbx::test
