@@ -152,6 +152,20 @@ BOOST_AUTO_TEST_CASE(print_config_round_trips_and_redacts) {
   BOOST_TEST(e.listen_port == 8080);
 }
 
+BOOST_AUTO_TEST_CASE(the_example_file_documents_every_default) {
+  sbx::config defaults_only;
+  BOOST_REQUIRE(!load(defaults_only, {"--config", write_file("")}));
+  sbx::config example;
+  BOOST_REQUIRE(!load(example, {"--config", SBX_SOURCE_DIR
+                                "/config/sandhive.example.ini"}));
+  BOOST_REQUIRE_EQUAL(example.effective.size(), defaults_only.effective.size());
+  for (size_t i = 0; i < example.effective.size(); ++i) {
+    auto& e = example.effective[i];
+    BOOST_CHECK(e.source == setting_source::file);
+    BOOST_TEST(e.value == defaults_only.effective[i].value, e.key);
+  }
+}
+
 BOOST_AUTO_TEST_CASE(parsers) {
   BOOST_TEST(parse_duration("250ms")->count() == 250);
   BOOST_TEST(parse_duration("30s")->count() == 30'000);
