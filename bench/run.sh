@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Runs every benchmark in bench/ and prints its figures. Needs a built tree
+# (cmake --build build) and root.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+echo "== HTTP gateway baseline (bench/http_baseline.sh)"
+"$here/http_baseline.sh" "$@"
