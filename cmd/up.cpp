@@ -13,6 +13,7 @@
 #include "runtime/embedded/servers.hpp"
 #include "runtime/log/log.hpp"
 #include "runtime/metrics/metrics.hpp"
+#include "runtime/secret_file.hpp"
 #include "runtime/store/store.hpp"
 
 #include <caf/actor_system.hpp>
@@ -82,23 +83,6 @@ int prepare_data_dir(const std::string& dir, std::string& error) {
   return fd;
 }
 
-/// Writes the bootstrap key to `<data-dir>/api-key` with mode 0600.
-caf::error write_key_file(const std::string& path, const std::string& key) {
-  auto tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0)
-    return make_error(ec::system_error,
-                      "cannot write " + tmp + ": " + std::strerror(errno));
-  auto line = key + "\n";
-  auto ok = ::write(fd, line.data(), line.size())
-              == static_cast<ssize_t>(line.size())
-            && ::fsync(fd) == 0;
-  ::close(fd);
-  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0)
-    return make_error(ec::system_error, "cannot write " + path);
-  return caf::none;
-}
-
 } // namespace
 
 int run_up(const config& cfg) {
@@ -166,7 +150,7 @@ int run_up(const config& cfg) {
     log::get("store")->info("applied migration {}", name);
   auto key_file = data_dir + "/api-key";
   auto key = db->bootstrap([&](const auth::api_key& k) {
-    return write_key_file(key_file, k.secret);
+    return write_secret_file(key_file, k.secret);
   });
   if (!key)
     return fail("cannot bootstrap the default team: "

@@ -49,17 +49,8 @@ void http_session::do_read() {
 void http_session::on_read_header(beast::error_code ec, std::size_t) {
   if (ec == bhttp::error::end_of_stream)
     return do_close();
-  if (ec == bhttp::error::header_limit)
-    return fail_request(431, "request headers are larger than "
-                               + std::to_string(header_limit) + " bytes");
-  if (ec == bhttp::error::body_limit)
-    return fail_request(413, "request body is larger than the limit of "
-                               + std::to_string(ctx_->opts.body_limit)
-                               + " bytes");
-  if (ec && is_parse_error(ec))
-    return fail_request(400, "malformed HTTP request: " + ec.message());
   if (ec)
-    return; // timeout, reset: the stream is closed already
+    return on_read_error(ec);
   started_ = clock::now();
   auto& req = parser_->get();
   method_ = std::string{req.method_string()};
@@ -88,15 +79,22 @@ void http_session::on_continue(beast::error_code ec, std::size_t) {
 }
 
 void http_session::on_read(beast::error_code ec, std::size_t) {
+  if (ec)
+    return on_read_error(ec);
+  handle_request();
+}
+
+void http_session::on_read_error(beast::error_code ec) {
+  if (ec == bhttp::error::header_limit)
+    return fail_request(431, "request headers are larger than "
+                               + std::to_string(header_limit) + " bytes");
   if (ec == bhttp::error::body_limit)
     return fail_request(413, "request body is larger than the limit of "
                                + std::to_string(ctx_->opts.body_limit)
                                + " bytes");
-  if (ec && is_parse_error(ec))
+  if (is_parse_error(ec))
     return fail_request(400, "malformed HTTP request: " + ec.message());
-  if (ec)
-    return;
-  handle_request();
+  // A timeout or a reset: the stream is closed already.
 }
 
 void http_session::handle_request() {

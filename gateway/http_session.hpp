@@ -36,6 +36,7 @@ private:
   void on_read_header(beast::error_code ec, std::size_t);
   void on_continue(beast::error_code ec, std::size_t);
   void on_read(beast::error_code ec, std::size_t);
+  void on_read_error(beast::error_code ec);
   void handle_request();
   void send(http::response res);
   void on_write(bool close, beast::error_code ec, std::size_t);

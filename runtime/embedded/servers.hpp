@@ -9,24 +9,23 @@
 
 namespace sbx::embedded {
 
-/// A private PostgreSQL server under `<data_dir>/postgres`, run as the
-/// `postgres` user on a free loopback port with a generated password (kept in
-/// `<data_dir>/postgres.password`, mode 0600). Created with initdb on first
-/// start; later starts reuse the data.
-class postgres {
+/// What the embedded servers share: a directory under the data dir owned by
+/// the server's user, a generated password kept in `<data_dir>/<name>.password`
+/// (mode 0600), a free loopback port that a restart keeps, and the supervised
+/// process.
+class server {
 public:
-  postgres(std::string data_dir, std::string bin_dir);
-  ~postgres();
+  virtual ~server();
 
-  /// Initializes (once) and starts the server, then waits until it answers
-  /// and the database `sandhive` exists. A restart keeps the port.
+  /// Starts the server and waits until it answers. A second call while it
+  /// runs does nothing.
   caf::error start();
 
-  /// Stops the server (fast shutdown).
+  /// Stops the server.
   void stop();
 
-  /// URL of the `sandhive` database.
-  std::string url() const;
+  /// How clients reach it, password included.
+  virtual std::string url() const = 0;
 
   uint16_t port() const {
     return port_;
@@ -37,51 +36,83 @@ public:
     return svc_.get();
   }
 
-private:
-  caf::error init();
-  caf::error ensure_database();
+protected:
+  server(std::string name, std::string user, std::string data_dir);
 
+  /// Prepares the directory (initdb and the like) before the first start.
+  virtual caf::error init() = 0;
+
+  /// The server's command line, its data dir seen at `mount_point`.
+  virtual std::vector<std::string> command() const = 0;
+
+  /// True once the server answers.
+  virtual bool answers() const = 0;
+
+  /// Runs after the server answers (e.g. creating a database).
+  virtual caf::error after_start() {
+    return caf::none;
+  }
+
+  /// The signal that stops the server cleanly.
+  virtual int stop_signal() const {
+    return SIGTERM;
+  }
+
+  /// `<data_dir>/<name>`, bind-mounted at `mount_point` for the server.
+  std::string root() const {
+    return data_dir_ + "/" + name_;
+  }
+
+  std::string name_;
+  std::string user_;
   std::string data_dir_;
-  std::string bin_dir_;
   std::string password_;
   uint16_t port_ = 0;
   std::unique_ptr<service> svc_;
 };
 
-/// A private Redis server under `<data_dir>/redis`, run as the `redis` user
-/// on a free loopback port with a generated password (kept in
-/// `<data_dir>/redis.password`, mode 0600) and an append-only file.
-class redis {
+/// A private PostgreSQL server under `<data_dir>/postgres`, run as the
+/// `postgres` user, with scram-sha-256 authentication. Created with initdb on
+/// first start; later starts reuse the data.
+class postgres final : public server {
 public:
-  redis(std::string data_dir, std::string server_program);
-  ~redis();
+  postgres(std::string data_dir, std::string bin_dir);
+  ~postgres() override;
 
-  /// Starts the server and waits until it answers PING.
-  caf::error start();
+  /// URL of the `sandhive` database.
+  std::string url() const override;
 
-  /// Stops the server.
-  void stop();
+private:
+  caf::error init() override;
+  std::vector<std::string> command() const override;
+  bool answers() const override;
+  caf::error after_start() override;
+  int stop_signal() const override {
+    // PostgreSQL's fast shutdown: ends sessions and checkpoints.
+    return SIGINT;
+  }
+
+  std::string url_of(const std::string& db) const;
+
+  std::string bin_dir_;
+};
+
+/// A private Redis server under `<data_dir>/redis`, run as the `redis` user,
+/// with a password and an append-only file.
+class redis final : public server {
+public:
+  redis(std::string data_dir, std::string program);
+  ~redis() override;
 
   /// redis://:password@127.0.0.1:port
-  std::string url() const;
-
-  uint16_t port() const {
-    return port_;
-  }
-
-  service* process() {
-    return svc_.get();
-  }
+  std::string url() const override;
 
 private:
-  std::string data_dir_;
-  std::string program_;
-  std::string password_;
-  uint16_t port_ = 0;
-  std::unique_ptr<service> svc_;
-};
+  caf::error init() override;
+  std::vector<std::string> command() const override;
+  bool answers() const override;
 
-/// Reads the secret in `file`, or makes one and writes it with mode 0600.
-caf::expected<std::string> load_or_make_secret(const std::string& file);
+  std::string program_;
+};
 
 } // namespace sbx::embedded
