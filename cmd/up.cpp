@@ -38,7 +38,6 @@ namespace {
 
 /// An expected failure: one line for the user, exit code 1.
 int fail(const std::string& what) {
-  log::get("sandhive")->critical("{}", what);
   std::cerr << "sandhive: " << what << "\n";
   return 1;
 }
