@@ -20,6 +20,8 @@ packages=(
   postgresql-15 redis-server
   # used by the tests and the README examples
   curl procps
+  # programs the base sandbox template copies from the host
+  python3 bash coreutils
 )
 
 missing=()

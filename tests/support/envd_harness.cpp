@@ -24,8 +24,15 @@ envd_harness::envd_harness() {
   fd_ = sv[0];
 }
 
+envd_harness::envd_harness(int fd, pid_t pid)
+  : pid_(pid), own_process_(false), fd_(fd) {
+  // nop
+}
+
 envd_harness::~envd_harness() {
   ::close(fd_); // envd exits when the node goes away
+  if (!own_process_)
+    return;
   for (int i = 0; i < 100; ++i) {
     if (::waitpid(pid_, nullptr, WNOHANG) == pid_)
       return;

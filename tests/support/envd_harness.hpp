@@ -20,7 +20,13 @@ public:
   using to_envd = sandhive::envd::ToEnvd;
   using from_envd = sandhive::envd::FromEnvd;
 
+  /// Starts envd as a plain child process.
   envd_harness();
+
+  /// Talks to an envd that runs elsewhere (in a sandbox) over `fd`, which it
+  /// adopts; `pid` is only reported.
+  envd_harness(int fd, pid_t pid);
+
   ~envd_harness();
 
   pid_t pid() const {
@@ -57,6 +63,7 @@ public:
 
 private:
   pid_t pid_ = -1;
+  bool own_process_ = true;
   int fd_ = -1;
   proto::frame_reader reader_;
   std::vector<from_envd> stash_;
