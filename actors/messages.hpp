@@ -1,8 +1,12 @@
 #pragma once
 
+#include "runtime/sandbox/driver.hpp"
+
 #include <caf/meta/type_name.hpp>
 #include <caf/type_id.hpp>
 
+#include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -35,11 +39,165 @@ typename Inspector::result_type inspect(Inspector& f, readiness& x) {
   return f(caf::meta::type_name("sbx.readiness"), x.ready, x.checks);
 }
 
+/// A serialized sandhive.envd.ToEnvd; the sandbox assigns its id. Bytes
+/// rather than the protobuf object, so that it can cross processes.
+struct envd_request {
+  std::string bytes;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, envd_request& x) {
+  return f(caf::meta::type_name("sbx.envd_request"), x.bytes);
+}
+
+/// A serialized sandhive.envd.FromEnvd.
+struct envd_reply {
+  std::string bytes;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, envd_reply& x) {
+  return f(caf::meta::type_name("sbx.envd_reply"), x.bytes);
+}
+
+/// What a client asks for when it creates a sandbox.
+struct sandbox_request {
+  std::string template_id = "base";
+  std::string team;
+  std::map<std::string, std::string> metadata;
+  std::map<std::string, std::string> envs;
+  /// Lifetime from now; the sandbox is killed (or paused) when it passes.
+  int64_t timeout_ms = 300'000;
+  /// Pause instead of kill when the timeout passes.
+  bool auto_pause = false;
+  /// Required by envd requests through the gateway (X-Access-Token).
+  std::string access_token;
+  /// 0 takes the template's value.
+  unsigned vcpu = 0;
+  uint64_t memory_mb = 0;
+  uint64_t disk_mb = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, sandbox_request& x) {
+  return f(caf::meta::type_name("sbx.sandbox_request"), x.template_id, x.team,
+           x.metadata, x.envs, x.timeout_ms, x.auto_pause, x.access_token,
+           x.vcpu, x.memory_mb, x.disk_mb);
+}
+
+/// A sandbox as clients see it.
+struct sandbox_info {
+  std::string id;
+  std::string template_id;
+  std::string team;
+  /// starting, running, paused or killed.
+  std::string state;
+  std::map<std::string, std::string> metadata;
+  unsigned vcpu = 0;
+  uint64_t memory_mb = 0;
+  uint64_t disk_mb = 0;
+  /// Unix time in milliseconds.
+  int64_t started_at_ms = 0;
+  /// When the timeout passes (0: none, a warm sandbox).
+  int64_t end_at_ms = 0;
+  std::string access_token;
+  /// Why it ended, once killed.
+  std::string end_reason;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, sandbox_info& x) {
+  return f(caf::meta::type_name("sbx.sandbox_info"), x.id, x.template_id,
+           x.team, x.state, x.metadata, x.vcpu, x.memory_mb, x.disk_mb,
+           x.started_at_ms, x.end_at_ms, x.access_token, x.end_reason);
+}
+
+/// Resource use of a sandbox, from its cgroup and writable layer.
+struct sandbox_stats {
+  uint64_t cpu_usec = 0;
+  uint64_t memory_bytes = 0;
+  uint64_t memory_limit = 0;
+  uint64_t disk_bytes = 0;
+  uint64_t disk_limit = 0;
+  uint64_t oom_kills = 0;
+  uint64_t pids = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, sandbox_stats& x) {
+  return f(caf::meta::type_name("sbx.sandbox_stats"), x.cpu_usec,
+           x.memory_bytes, x.memory_limit, x.disk_bytes, x.disk_limit,
+           x.oom_kills, x.pids);
+}
+
+/// A lifecycle event: a sandbox changed state.
+struct sandbox_event {
+  std::string id;
+  std::string state;
+  std::string reason;
+  int64_t at_ms = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, sandbox_event& x) {
+  return f(caf::meta::type_name("sbx.sandbox_event"), x.id, x.state, x.reason,
+           x.at_ms);
+}
+
+/// A node's capacity and what is in use.
+struct node_load {
+  std::string name;
+  unsigned vcpu_capacity = 0;
+  uint64_t memory_capacity_mb = 0;
+  unsigned max_sandboxes = 0;
+  unsigned vcpu_used = 0;
+  uint64_t memory_used_mb = 0;
+  unsigned sandboxes = 0;
+  /// Warm sandboxes ready per template.
+  std::map<std::string, unsigned> warm;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, node_load& x) {
+  return f(caf::meta::type_name("sbx.node_load"), x.name, x.vcpu_capacity,
+           x.memory_capacity_mb, x.max_sandboxes, x.vcpu_used,
+           x.memory_used_mb, x.sandboxes, x.warm);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, cgroup_limits& x) {
+  return f(caf::meta::type_name("sbx.cgroup_limits"), x.vcpu, x.memory_bytes,
+           x.pids);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, sandbox_spec& x) {
+  return f(caf::meta::type_name("sbx.sandbox_spec"), x.id, x.rootfs,
+           x.hostname, x.limits, x.disk_bytes);
+}
+
+/// A sandbox the driver started: the socket to its envd (meaningful only in
+/// the node's own process) and envd's pid.
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, sandbox_process& x) {
+  return f(caf::meta::type_name("sbx.sandbox_process"), x.envd_fd, x.pid);
+}
+
 } // namespace sbx
 
 CAF_BEGIN_TYPE_ID_BLOCK(sbx_types, caf::first_custom_type_id)
 
   CAF_ADD_TYPE_ID(sbx_types, (sbx::check))
   CAF_ADD_TYPE_ID(sbx_types, (sbx::readiness))
+  CAF_ADD_TYPE_ID(sbx_types, (sbx::envd_request))
+  CAF_ADD_TYPE_ID(sbx_types, (sbx::envd_reply))
+  CAF_ADD_TYPE_ID(sbx_types, (sbx::sandbox_request))
+  CAF_ADD_TYPE_ID(sbx_types, (sbx::sandbox_info))
+  CAF_ADD_TYPE_ID(sbx_types, (sbx::sandbox_stats))
+  CAF_ADD_TYPE_ID(sbx_types, (sbx::sandbox_event))
+  CAF_ADD_TYPE_ID(sbx_types, (sbx::node_load))
+  CAF_ADD_TYPE_ID(sbx_types, (sbx::cgroup_limits))
+  CAF_ADD_TYPE_ID(sbx_types, (sbx::sandbox_spec))
+  CAF_ADD_TYPE_ID(sbx_types, (sbx::sandbox_process))
 
 CAF_END_TYPE_ID_BLOCK(sbx_types)

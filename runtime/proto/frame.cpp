@@ -16,6 +16,14 @@ void append_frame(std::string& out, const google::protobuf::MessageLite& msg) {
 }
 
 take_result frame_reader::take(google::protobuf::MessageLite& msg) {
+  std::string payload;
+  auto r = take_raw(payload);
+  if (r != take_result::ok)
+    return r;
+  return msg.ParseFromString(payload) ? take_result::ok : take_result::bad;
+}
+
+take_result frame_reader::take_raw(std::string& payload) {
   if (buffered() < 4)
     return take_result::incomplete;
   auto p = reinterpret_cast<const unsigned char*>(buf_.data() + pos_);
@@ -25,7 +33,7 @@ take_result frame_reader::take(google::protobuf::MessageLite& msg) {
     return take_result::bad;
   if (buffered() < 4 + n)
     return take_result::incomplete;
-  auto ok = msg.ParseFromArray(p + 4, static_cast<int>(n));
+  payload.assign(reinterpret_cast<const char*>(p + 4), n);
   pos_ += 4 + n;
   // Compact once the consumed prefix dominates, keeping appends amortized.
   if (pos_ == buf_.size()) {
@@ -35,7 +43,7 @@ take_result frame_reader::take(google::protobuf::MessageLite& msg) {
     buf_.erase(0, pos_);
     pos_ = 0;
   }
-  return ok ? take_result::ok : take_result::bad;
+  return take_result::ok;
 }
 
 } // namespace sbx::proto

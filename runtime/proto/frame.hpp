@@ -30,6 +30,9 @@ public:
   /// are needed, `bad` on an oversized or unparsable frame.
   take_result take(google::protobuf::MessageLite& msg);
 
+  /// Like `take`, but hands out the frame's payload unparsed.
+  take_result take_raw(std::string& payload);
+
   size_t buffered() const {
     return buf_.size() - pos_;
   }

@@ -178,9 +178,13 @@ int child_main(void* arg) {
   if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0
       || ::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &a.seccomp) != 0)
     child_fail(a, step::seccomp);
-  // fd 3: the socket to the node; 4: envd's binary; 5: error reports.
-  if (::dup2(a.sock, 3) < 0 || ::dup2(a.envd, 4) < 0
-      || ::dup2(a.to_parent, 5) < 0)
+  // fd 3: the socket to the node; 4: envd's binary; 5: error reports. Move
+  // them out of the way first: a source may sit on a target's number.
+  int sock = ::fcntl(a.sock, F_DUPFD_CLOEXEC, 10);
+  int envd = ::fcntl(a.envd, F_DUPFD_CLOEXEC, 10);
+  int report = ::fcntl(a.to_parent, F_DUPFD_CLOEXEC, 10);
+  if (sock < 0 || envd < 0 || report < 0 || ::dup2(sock, 3) < 0
+      || ::dup2(envd, 4) < 0 || ::dup2(report, 5) < 0)
     child_fail(a, step::exec);
   ::fcntl(4, F_SETFD, FD_CLOEXEC);
   ::fcntl(5, F_SETFD, FD_CLOEXEC);

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <atomic>
 #include <thread>
 
 #include <arpa/inet.h>
@@ -339,6 +340,43 @@ BOOST_FIXTURE_TEST_CASE(two_hundred_sandboxes_leave_nothing_behind,
   auto cg = make_cgroups("/sys/fs/cgroup", cgroup_parent);
   BOOST_REQUIRE(cg);
   BOOST_TEST((*cg)->list().empty());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(sandbox_concurrency,
+                      *boost::unit_test::precondition(test::sandboxes_supported))
+
+BOOST_FIXTURE_TEST_CASE(creates_from_several_threads_do_not_interfere,
+                        test::driver_fixture) {
+  std::vector<std::thread> threads;
+  std::atomic<int> ok{0};
+  std::vector<std::string> errors(4);
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 10; ++i) {
+        auto id = "conc" + std::to_string(t) + "-" + std::to_string(i);
+        auto p = drv->create(spec(id));
+        if (!p) {
+          errors[t] = message_of(p.error());
+          return;
+        }
+        test::envd_harness h{p->envd_fd, p->pid};
+        auto hello = h.receive(10s);
+        if (!hello || !hello->has_pong()) {
+          errors[t] = "no hello from " + id;
+          return;
+        }
+        if (sh(h, "echo ok").out == "ok\n")
+          ++ok;
+        drv->destroy(id);
+      }
+    });
+  for (auto& t : threads)
+    t.join();
+  for (auto& e : errors)
+    BOOST_TEST(e.empty(), e);
+  BOOST_TEST(ok == 40);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

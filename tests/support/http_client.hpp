@@ -1,5 +1,7 @@
 #pragma once
 
+#include "tests/support/eventually.hpp"
+
 #include <chrono>
 #include <cstdint>
 #include <string>
@@ -56,19 +58,5 @@ private:
   int fd_ = -1;
   std::string buf_;
 };
-
-/// Polls `pred` every 50 ms until it holds or `timeout` passes.
-template <class Pred>
-bool eventually(Pred pred, std::chrono::milliseconds timeout) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  for (;;) {
-    if (pred())
-      return true;
-    if (std::chrono::steady_clock::now() > deadline)
-      return false;
-    struct timespec ts {0, 50'000'000};
-    nanosleep(&ts, nullptr);
-  }
-}
 
 } // namespace sbx::test
