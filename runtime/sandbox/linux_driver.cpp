@@ -172,8 +172,12 @@ int child_main(void* arg) {
   (void) !::write(a.to_parent, &u, 1);
   if (!wait_go(a))
     child_fail(a, step::wait);
-  if (::setresgid(0, 0, 0) != 0 || ::setgroups(0, nullptr) != 0
-      || ::setresuid(0, 0, 0) != 0)
+  // Raw system calls: glibc's wrappers broadcast credential changes to every
+  // thread it believes exists, and after a bare clone() of a multi-threaded
+  // process that can wait forever on a lock another thread held.
+  if (::syscall(SYS_setresgid, 0, 0, 0) != 0
+      || ::syscall(SYS_setgroups, 0, nullptr) != 0
+      || ::syscall(SYS_setresuid, 0, 0, 0) != 0)
     child_fail(a, step::ids);
   if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0
       || ::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &a.seccomp) != 0)

@@ -122,12 +122,17 @@ envd_harness::until_end(uint64_t id, std::chrono::milliseconds timeout) {
 
 envd_harness::from_envd envd_harness::call(const to_envd& msg) {
   send(msg);
+  std::vector<from_envd> others;
   for (;;) {
     auto m = receive();
     if (!m)
       throw std::runtime_error("no reply from envd");
-    if (m->id() == msg.id())
+    if (m->id() == msg.id()) {
+      // Messages of other streams stay queued for whoever waits for them.
+      stash_.insert(stash_.begin(), others.begin(), others.end());
       return *m;
+    }
+    others.push_back(std::move(*m));
   }
 }
 
