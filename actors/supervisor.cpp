@@ -31,6 +31,8 @@ std::vector<component> components_of(const supervisor_config& cfg) {
                           sys.spawn<caf::detached>(cache, c, stats));
                       },
                       true});
+  if (cfg.node)
+    result.push_back({"node", cfg.node, false});
   return result;
 }
 
@@ -60,6 +62,10 @@ supervisor(supervisor_actor::stateful_pointer<supervisor_state> self,
   self->state.components = components_of(cfg);
   for (auto& c : self->state.components) {
     c.handle = c.make(self->system());
+    if (!c.handle) {
+      lg->error("cannot start {}", c.name);
+      continue;
+    }
     self->monitor(c.handle);
     lg->info("started {}", c.name);
   }
@@ -89,7 +95,8 @@ supervisor(supervisor_actor::stateful_pointer<supervisor_state> self,
     lg->error("{} died ({}); restarting it (restart {})", i->name,
               caf::to_string(msg.reason), i->restarts);
     i->handle = i->make(self->system());
-    self->monitor(i->handle);
+    if (i->handle)
+      self->monitor(i->handle);
   });
   return {
     [self](atom::get_atom, atom::ready) -> caf::result<readiness> {

@@ -22,6 +22,8 @@ struct supervisor_config {
   std::shared_ptr<store> db;
   /// The Redis client, shared with the cache actor.
   std::shared_ptr<cache_client> cache;
+  /// Starts this machine's node (sandboxes); empty: no node.
+  std::function<caf::actor(caf::actor_system&)> node;
   /// Process metrics; may be null.
   metrics* stats = nullptr;
   /// Deadline of one readiness probe.

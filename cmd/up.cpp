@@ -5,6 +5,7 @@
 
 #include "actors/error.hpp"
 #include "actors/interfaces.hpp"
+#include "actors/node.hpp"
 #include "actors/supervisor.hpp"
 #include "gateway/bridge.hpp"
 #include "gateway/routes/routes.hpp"
@@ -85,6 +86,11 @@ int prepare_data_dir(const std::string& dir, std::string& error) {
 } // namespace
 
 int run_up(const config& cfg) {
+  // Sandboxes mount their layers in a namespace of ours: invisible to the
+  // host and gone with the process. Only possible while single-threaded.
+  if (auto err = isolate_mounts())
+    return fail("sandhive up runs sandboxes and needs root: "
+                + message_of(err));
   // Block the stop signals in every thread (threads inherit the mask) so
   // that the main thread alone receives them through sigwait.
   sigset_t stop_signals;
@@ -176,10 +182,31 @@ int run_up(const config& cfg) {
   sys_cfg.set("scheduler.max-threads", static_cast<size_t>(workers));
   sys_cfg.set("logger.console", caf::atom("none"));
   auto sys = std::make_unique<caf::actor_system>(sys_cfg);
+  node_config ncfg;
+  ncfg.data_dir = data_dir;
+  ncfg.envd_path = cfg.envd_path.empty()
+                     ? (fs::read_symlink("/proc/self/exe").parent_path()
+                        / "sandhive-envd")
+                         .string()
+                     : cfg.envd_path;
+  ncfg.max_sandboxes = cfg.max_sandboxes;
+  ncfg.pools = {{"base", cfg.pool_size}};
+  auto first_node = make_node(*sys, ncfg);
+  if (!first_node)
+    return fail("cannot start the node: " + message_of(first_node.error()));
   supervisor_config scfg;
   scfg.db = db;
   scfg.cache = cache;
   scfg.stats = &stats;
+  // The node that was just made first; a fresh one after a crash.
+  scfg.node = [first = std::make_shared<caf::actor>(
+                 caf::actor_cast<caf::actor>(*first_node)),
+               ncfg](caf::actor_system& sys) {
+    if (*first)
+      return std::exchange(*first, caf::actor{});
+    auto n = make_node(sys, ncfg);
+    return n ? caf::actor_cast<caf::actor>(*n) : caf::actor{};
+  };
   auto sup = sys->spawn(supervisor, scfg);
   bridge to_actors{*sys, cfg.request_timeout, cfg.http_max_in_flight};
   routes::add_health(routes, to_actors, sup);
@@ -194,7 +221,7 @@ int run_up(const config& cfg) {
   http_server.stop();
   {
     caf::scoped_actor self{*sys};
-    self->request(sup, std::chrono::seconds{5}, atom::shutdown_v)
+    self->request(sup, std::chrono::seconds{12}, atom::shutdown_v)
       .receive([](atom::ok_atom) {},
                [&](caf::error& err) {
                  lg->warn("supervisor did not stop cleanly: {}",

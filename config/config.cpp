@@ -144,6 +144,13 @@ const std::vector<setting>& settings() {
      defaults::postgres_bin_dir, text(&config::postgres_bin_dir)},
     {"redis-server", "path of the redis-server program", defaults::redis_server,
      text(&config::redis_server)},
+    {"pool-size", "warm sandboxes kept ready of the base template",
+     std::to_string(defaults::pool_size), count(&config::pool_size, 0, 1000)},
+    {"max-sandboxes", "sandboxes this node runs at most",
+     std::to_string(defaults::max_sandboxes),
+     count(&config::max_sandboxes, 1, 100000)},
+    {"envd-path", "the sandhive-envd binary (default: next to sandhive)", "",
+     text(&config::envd_path)},
     {"workers", "actor scheduler threads (0: one per core)",
      std::to_string(defaults::workers), count(&config::workers, 0, 1024)},
   };

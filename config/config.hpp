@@ -39,6 +39,9 @@ struct config {
   std::string postgres_bin_dir;
   std::string redis_server;
   unsigned workers = 0;
+  unsigned pool_size = 0;
+  unsigned max_sandboxes = 0;
+  std::string envd_path;
 
   /// One effective setting, as text, for `--print-config`.
   struct entry {

@@ -51,6 +51,12 @@ constexpr const char* postgres_bin_dir = "/usr/lib/postgresql/15/bin";
 /// The Redis server program.
 constexpr const char* redis_server = "/usr/bin/redis-server";
 
+/// Warm sandboxes kept ready of the base template.
+constexpr unsigned pool_size = 2;
+
+/// Sandboxes one node runs at most.
+constexpr unsigned max_sandboxes = 1000;
+
 /// Actor scheduler threads; 0 means one per core.
 constexpr unsigned workers = 0;
 

@@ -3,6 +3,10 @@
 #include "actors/error.hpp"
 #include "runtime/sandbox/template.hpp"
 
+#include <cerrno>
+#include <csignal>
+#include <filesystem>
+
 #include <unistd.h>
 
 namespace sbx::test {
@@ -27,10 +31,39 @@ const std::string& base_rootfs() {
   return rootfs;
 }
 
+namespace {
+
+/// Removes the parent cgroups of test processes that died without cleaning
+/// up (named sandhive-{test,node,probe}-<pid>).
+void remove_stale_test_cgroups() {
+  std::error_code ec;
+  for (auto& e : std::filesystem::directory_iterator{"/sys/fs/cgroup/pids", ec}) {
+    auto name = e.path().filename().string();
+    auto dash = name.rfind('-');
+    if (name.rfind("sandhive-", 0) != 0 || dash == std::string::npos
+        || name.find_first_not_of("0123456789", dash + 1) != std::string::npos)
+      continue;
+    auto pid = std::stoi(name.substr(dash + 1));
+    if (::kill(pid, 0) == 0 || errno != ESRCH)
+      continue;
+    if (auto cg = make_cgroups("/sys/fs/cgroup", name)) {
+      for (auto& id : (*cg)->list()) {
+        (*cg)->kill_all(id);
+        (*cg)->remove(id);
+      }
+    }
+    for (auto c : {"memory", "cpu", "cpuacct", "pids", "freezer"})
+      ::rmdir(("/sys/fs/cgroup/" + std::string{c} + "/" + name).c_str());
+  }
+}
+
+} // namespace
+
 const std::string& sandbox_unsupported() {
   static std::string reason = []() -> std::string {
     if (::geteuid() != 0)
       return "sandboxes need root";
+    remove_stale_test_cgroups();
     temp_dir run;
     linux_driver_config cfg;
     cfg.run_dir = run.path() + "/run";
