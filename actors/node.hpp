@@ -25,8 +25,9 @@ struct node_config {
   std::string cgroup_parent = "sandhive";
   /// vCPUs that may be promised to sandboxes (0: cores × overcommit).
   unsigned vcpu_capacity = 0;
-  /// vCPUs promised per real core when `vcpu_capacity` is 0.
-  unsigned vcpu_overcommit = 4;
+  /// vCPUs promised per real core when `vcpu_capacity` is 0. A vCPU is a
+  /// CFS quota, a cap rather than a reservation, and most sandboxes idle.
+  unsigned vcpu_overcommit = 32;
   /// Memory that may be promised (0: the machine's memory).
   uint64_t memory_capacity_mb = 0;
   unsigned max_sandboxes = 1000;

@@ -526,7 +526,7 @@ sandbox_impl::behavior_type sandbox_impl::make_behavior() {
         conn_->send(msg);
         if (last)
           up->second.last = rp;
-        else if (conn_->pending() > envd_hub::high_water)
+        else if (conn_->congested())
           blocked_writes_.emplace_back(rp, id);
         else
           rp.deliver(id, envd_reply{});

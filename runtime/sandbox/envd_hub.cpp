@@ -34,6 +34,14 @@ public:
     std::lock_guard<std::mutex> guard{mtx_};
     return out_.size();
   }
+  bool congested() override {
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (out_.size() <= envd_hub::high_water)
+      return false;
+    want_drain_ = true;
+    return true;
+  }
+
   void close() override;
 
   /// Hub thread: the socket is readable.
@@ -225,8 +233,6 @@ bool conn::flush() {
   }
   out_.erase(0, off);
   auto remaining = !out_.empty();
-  if (out_.size() > envd_hub::high_water)
-    want_drain_ = true;
   auto drained = want_drain_ && out_.size() < envd_hub::low_water;
   if (drained)
     want_drain_ = false;

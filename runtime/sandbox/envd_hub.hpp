@@ -37,6 +37,10 @@ public:
     /// Bytes queued and not yet written to the socket.
     virtual size_t pending() const = 0;
 
+    /// True when more than `high_water` bytes are queued; `on_drained` then
+    /// runs once they drop below `low_water`.
+    virtual bool congested() = 0;
+
     /// Closes the socket (envd then exits). Callbacks stop.
     virtual void close() = 0;
   };
