@@ -372,16 +372,17 @@ sandbox_impl::behavior_type sandbox_impl::make_behavior() {
         for (auto& [k, v] : envs)
           (*i->mutable_envs())[k] = v;
         cfg_.template_env = envs; // kept for a restart after pause
+        // envd handles requests in the order they arrive, so everything the
+        // client sends after this reply sees the new settings: no need to
+        // wait for envd's answer. The settings were checked at start (the
+        // same user and workdir); an error would still end the sandbox.
         auto id = send_envd(init);
-        auto timeout = req.timeout_ms;
-        internal_[id] = [this, rp, timeout](const FromEnvd& r) mutable {
-          if (r.has_error()) {
-            rp.deliver(make_error(ec::invalid_argument, r.error().message()));
-            return;
-          }
-          set_timeout(timeout);
-          rp.deliver(info_);
+        internal_[id] = [this](const FromEnvd& r) {
+          if (r.has_error())
+            do_kill("envd refused the claim: " + r.error().message());
         };
+        set_timeout(req.timeout_ms);
+        rp.deliver(info_);
       });
       return rp;
     },

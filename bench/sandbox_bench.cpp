@@ -7,7 +7,6 @@
 
 #include "actors/error.hpp"
 #include "actors/node.hpp"
-#include "actors/tuning.hpp"
 #include "runtime/log/log.hpp"
 #include "runtime/proto/frame.hpp"
 #include "runtime/sandbox/template.hpp"
@@ -259,8 +258,6 @@ int main(int argc, char** argv) {
   char tmpl[] = "/tmp/sbx-bench-XXXXXX";
   std::string dir = ::mkdtemp(tmpl);
   caf::actor_system_config cfg;
-  if (!(argc > 2 && std::string{argv[2]} == "--default-scheduler"))
-    tune_scheduler(cfg);
   caf::actor_system sys{cfg};
   caf::scoped_actor self{sys};
   std::printf("sandbox runtime benchmarks (%d runs each; %s)\n", runs,

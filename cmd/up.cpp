@@ -7,7 +7,6 @@
 #include "actors/interfaces.hpp"
 #include "actors/node.hpp"
 #include "actors/supervisor.hpp"
-#include "actors/tuning.hpp"
 #include "gateway/bridge.hpp"
 #include "gateway/routes/routes.hpp"
 #include "gateway/server.hpp"
@@ -181,7 +180,6 @@ int run_up(const config& cfg) {
   auto workers = cfg.workers != 0 ? cfg.workers
                                   : std::max(2u, std::thread::hardware_concurrency());
   sys_cfg.set("scheduler.max-threads", static_cast<size_t>(workers));
-  tune_scheduler(sys_cfg);
   sys_cfg.set("logger.console", caf::atom("none"));
   auto sys = std::make_unique<caf::actor_system>(sys_cfg);
   node_config ncfg;
