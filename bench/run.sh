@@ -5,3 +5,6 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 echo "== HTTP gateway baseline (bench/http_baseline.sh)"
 "$here/http_baseline.sh" "$@"
+echo
+echo "== Sandbox runtime (build/bench/sandbox_bench)"
+"$here/../build/bench/sandbox_bench" --full
