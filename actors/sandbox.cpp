@@ -83,6 +83,16 @@ uint64_t sandbox_impl::send_envd(ToEnvd& msg) {
   return msg.id();
 }
 
+caf::expected<uint64_t> sandbox_impl::forward(const envd_request& req) {
+  if (phase_ != phase::running)
+    return not_running();
+  ToEnvd msg;
+  if (!msg.ParseFromString(req.bytes))
+    return make_error(ec::invalid_argument, "malformed envd request");
+  msg.set_id(0);
+  return send_envd(msg);
+}
+
 void sandbox_impl::start_envd(sandbox_process p) {
   auto me = caf::actor_cast<caf::actor_addr>(this);
   auto deliver = [me](auto... xs) {
@@ -438,19 +448,11 @@ sandbox_impl::behavior_type sandbox_impl::make_behavior() {
     [this](atom::request, const envd_request& req) -> caf::result<envd_reply> {
       auto rp = make_response_promise<envd_reply>();
       when_stable([this, rp, req]() mutable {
-        if (phase_ != phase::running) {
-          rp.deliver(not_running());
-          return;
-        }
-        ToEnvd msg;
-        if (!msg.ParseFromString(req.bytes)) {
-          rp.deliver(
-            make_error(ec::invalid_argument, "malformed envd request"));
-          return;
-        }
-        msg.set_id(0);
-        auto id = send_envd(msg);
-        unary_.emplace(id, rp);
+        auto id = forward(req);
+        if (!id)
+          rp.deliver(std::move(id.error()));
+        else
+          unary_.emplace(*id, rp);
       });
       return rp;
     },
@@ -458,21 +460,14 @@ sandbox_impl::behavior_type sandbox_impl::make_behavior() {
            caf::actor sink) -> caf::result<uint64_t> {
       auto rp = make_response_promise<uint64_t>();
       when_stable([this, rp, req, sink]() mutable {
-        if (phase_ != phase::running) {
-          rp.deliver(not_running());
+        auto id = forward(req);
+        if (!id) {
+          rp.deliver(std::move(id.error()));
           return;
         }
-        ToEnvd msg;
-        if (!msg.ParseFromString(req.bytes)) {
-          rp.deliver(
-            make_error(ec::invalid_argument, "malformed envd request"));
-          return;
-        }
-        msg.set_id(0);
-        auto id = send_envd(msg);
-        streams_.emplace(id, sink);
+        streams_.emplace(*id, sink);
         monitor(sink);
-        rp.deliver(id);
+        rp.deliver(*id);
       });
       return rp;
     },

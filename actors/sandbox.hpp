@@ -77,6 +77,8 @@ private:
 
   // -- envd ---------------------------------------------------------------------
   uint64_t send_envd(sandhive::envd::ToEnvd& msg);
+  /// Sends a client's request to envd under a fresh id (running only).
+  caf::expected<uint64_t> forward(const envd_request& req);
   void on_envd(const envd_reply& reply);
   void fail_streams(const std::string& why);
 

@@ -269,32 +269,30 @@ int main(int argc, char** argv) {
   auto b = summarize(base);
   row("baseline: unshare --fork --pid --mount --net --uts --ipc /bin/true", b);
   // -- cold create to first exec ---------------------------------------------
+  // Times create + first exec on `n`, `before` each run untimed.
+  auto create_exec = [&](const node_actor& n, std::function<void()> before) {
+    std::vector<double> xs;
+    for (int i = 0; i < runs; ++i) {
+      before();
+      auto t0 = clk::now();
+      auto [sb, info] = create(self, n);
+      run(self, sb, "/bin/true", {});
+      xs.push_back(ms_since(t0));
+      kill(self, sb);
+    }
+    return summarize(xs);
+  };
   auto cold_node = make(sys, dir + "/cold", 0);
-  std::vector<double> cold;
-  for (int i = 0; i < runs; ++i) {
-    auto t0 = clk::now();
-    auto [sb, info] = create(self, cold_node);
-    run(self, sb, "/bin/true", {});
-    cold.push_back(ms_since(t0));
-    kill(self, sb);
-  }
-  auto c = summarize(cold);
+  auto c = create_exec(cold_node, [] {});
   char note[128];
   std::snprintf(note, sizeof note, "(%.1fx baseline)", c.median_ms / b.median_ms);
   row("cold create to first exec done", c, note);
   // -- warm claim to first exec --------------------------------------------
   auto warm_node = make(sys, dir + "/warm", 4);
-  std::vector<double> claims;
-  for (int i = 0; i < runs; ++i) {
-    for (int w = 0; w < 400 && warm(self, warm_node) < 4; ++w)
+  auto w = create_exec(warm_node, [&] {
+    for (int i = 0; i < 400 && warm(self, warm_node) < 4; ++i)
       std::this_thread::sleep_for(5ms);
-    auto t0 = clk::now();
-    auto [sb, info] = create(self, warm_node);
-    run(self, sb, "/bin/true", {});
-    claims.push_back(ms_since(t0));
-    kill(self, sb);
-  }
-  auto w = summarize(claims);
+  });
   std::snprintf(note, sizeof note, "(%.2fx baseline)", w.median_ms / b.median_ms);
   row("warm claim to first exec done", w, note);
   // -- exec round trip --------------------------------------------------------

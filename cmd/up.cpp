@@ -10,6 +10,7 @@
 #include "gateway/bridge.hpp"
 #include "gateway/routes/routes.hpp"
 #include "gateway/server.hpp"
+#include "runtime/auth/api_key.hpp"
 #include "runtime/cache/cache_client.hpp"
 #include "runtime/embedded/servers.hpp"
 #include "runtime/log/log.hpp"
@@ -190,6 +191,9 @@ int run_up(const config& cfg) {
                          .string()
                      : cfg.envd_path;
   ncfg.max_sandboxes = cfg.max_sandboxes;
+  // One parent cgroup per data dir: the cleanup at start removes only what
+  // an earlier run on this data dir left, never another instance's sandboxes.
+  ncfg.cgroup_parent = "sandhive-" + auth::sha256_hex(data_dir).substr(0, 12);
   ncfg.pools = {{"base", cfg.pool_size}};
   auto first_node = make_node(*sys, ncfg);
   if (!first_node)

@@ -44,6 +44,7 @@ struct child_args {
   int envd = -1;      // O_PATH fd of the envd binary
   int to_child = -1;  // read end: go signals from the parent
   int to_parent = -1; // write end: progress and errors
+  int parent_ends[2] = {-1, -1}; // the parent's pipe ends, closed at once
   sock_fprog seccomp{};
 };
 
@@ -92,6 +93,12 @@ bool wait_go(const child_args& a) {
 
 int child_main(void* arg) {
   auto& a = *static_cast<child_args*>(arg);
+  // Without the parent's ends, a parent that dies mid-setup means EOF here,
+  // not a child waiting forever; until our credentials change, its death
+  // also kills us outright.
+  ::close(a.parent_ends[0]);
+  ::close(a.parent_ends[1]);
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   // The parent has put us into our cgroup before this returns.
   if (!wait_go(a))
     child_fail(a, step::wait);
@@ -451,6 +458,8 @@ private:
     a.envd = ::open(cfg_.envd_path.c_str(), O_PATH | O_CLOEXEC);
     a.to_child = down[0];
     a.to_parent = up[1];
+    a.parent_ends[0] = down[1];
+    a.parent_ends[1] = up[0];
     auto close_all = [&] {
       for (int fd : {sv[1], down[0], down[1], up[0], up[1], a.envd})
         if (fd >= 0)
