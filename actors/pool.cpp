@@ -9,6 +9,12 @@ namespace sbx {
 
 using namespace std::chrono_literals;
 
+namespace {
+
+constexpr auto refill_delay = 50ms;
+
+} // namespace
+
 pool_actor::behavior_type pool(pool_actor::stateful_pointer<pool_state> self,
                                std::string template_id, node_actor node,
                                unsigned size) {
@@ -31,7 +37,9 @@ pool_actor::behavior_type pool(pool_actor::stateful_pointer<pool_state> self,
   return {
     [self](atom::claim) -> sandbox_actor {
       auto& st = self->state;
-      self->send(self, atom::refill_v);
+      // Refill a moment later: starting a sandbox is CPU-heavy, and the
+      // client that just claimed one is about to use it.
+      self->delayed_send(self, refill_delay, atom::refill_v);
       if (st.ready.empty()) {
         ++st.misses;
         return {};

@@ -83,13 +83,16 @@ uint64_t sandbox_impl::send_envd(ToEnvd& msg) {
   return msg.id();
 }
 
-caf::expected<uint64_t> sandbox_impl::forward(const envd_request& req) {
+caf::expected<uint64_t> sandbox_impl::forward(const envd_request& req,
+                                              caf::actor sink) {
   if (phase_ != phase::running)
     return not_running();
   ToEnvd msg;
   if (!msg.ParseFromString(req.bytes))
     return make_error(ec::invalid_argument, "malformed envd request");
-  msg.set_id(0);
+  msg.set_id(++next_id_);
+  if (sink)
+    routes_->add(msg.id(), std::move(sink));
   return send_envd(msg);
 }
 
@@ -101,7 +104,28 @@ void sandbox_impl::start_envd(sandbox_process p) {
   };
   conn_ = cfg_.hub->attach(
     p.envd_fd,
-    [deliver](std::string&& bytes) {
+    [deliver, routes = routes_](std::string&& bytes) {
+      // Stream events go straight to their sink; the actor hears only of a
+      // stream's end (to forget it) and of everything else.
+      FromEnvd msg;
+      if (msg.ParseFromString(bytes) && msg.id() != 0) {
+        caf::actor sink;
+        auto end = msg.has_done() || msg.has_error();
+        {
+          std::lock_guard<std::mutex> guard{routes->mtx};
+          if (auto i = routes->sinks.find(msg.id()); i != routes->sinks.end()) {
+            sink = i->second;
+            if (end)
+              routes->sinks.erase(i);
+          }
+        }
+        if (sink) {
+          caf::anon_send(sink, atom::event_v, msg.id(), envd_reply{bytes});
+          if (end)
+            deliver(atom::envd_v, envd_reply{std::move(bytes)});
+          return;
+        }
+      }
       deliver(atom::envd_v, envd_reply{std::move(bytes)});
     },
     [deliver] {
@@ -154,7 +178,7 @@ void sandbox_impl::on_envd(const envd_reply& reply) {
     return;
   }
   if (auto i = streams_.find(id); i != streams_.end()) {
-    caf::anon_send(i->second, atom::event_v, id, reply);
+    // The hub delivered it to the sink already; an end closes the stream.
     if (msg.has_done() || msg.has_error())
       streams_.erase(i);
     return;
@@ -172,8 +196,9 @@ void sandbox_impl::on_envd(const envd_reply& reply) {
 
 void sandbox_impl::fail_streams(const std::string& why) {
   for (auto& [id, sink] : streams_)
-    caf::anon_send(sink, atom::event_v, id,
-                   error_reply(id, sandhive::envd::CODE_UNAVAILABLE, why));
+    if (routes_->remove(id)) // else its end is on the way already
+      caf::anon_send(sink, atom::event_v, id,
+                     error_reply(id, sandhive::envd::CODE_UNAVAILABLE, why));
   streams_.clear();
   for (auto& [id, rp] : unary_)
     rp.deliver(make_error(ec::unavailable, why));
@@ -324,6 +349,7 @@ sandbox_impl::behavior_type sandbox_impl::make_behavior() {
   set_down_handler([this](caf::down_msg& msg) {
     for (auto i = streams_.begin(); i != streams_.end();) {
       if (i->second.address() == msg.source) {
+        routes_->remove(i->first);
         ToEnvd cancel;
         cancel.set_id(i->first);
         cancel.mutable_cancel();
@@ -460,7 +486,8 @@ sandbox_impl::behavior_type sandbox_impl::make_behavior() {
            caf::actor sink) -> caf::result<uint64_t> {
       auto rp = make_response_promise<uint64_t>();
       when_stable([this, rp, req, sink]() mutable {
-        auto id = forward(req);
+        // The route must exist before envd can answer.
+        auto id = forward(req, sink);
         if (!id) {
           rp.deliver(std::move(id.error()));
           return;
@@ -480,6 +507,7 @@ sandbox_impl::behavior_type sandbox_impl::make_behavior() {
       conn_->send(msg);
     },
     [this](atom::cancel, uint64_t id) {
+      routes_->remove(id);
       if (streams_.erase(id) == 0 || phase_ != phase::running)
         return;
       ToEnvd msg;

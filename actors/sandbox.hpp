@@ -10,12 +10,34 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
+#include <unordered_map>
 #include <optional>
 #include <set>
 #include <string>
 #include <vector>
 
 namespace sbx {
+
+/// Where the envd hub delivers the events of each open stream: straight to
+/// the stream's sink, from the hub's thread, without a hop through the
+/// sandbox actor. Shared by the actor (which opens and closes routes) and
+/// the hub callback (which reads them).
+struct stream_routes {
+  std::mutex mtx;
+  std::unordered_map<uint64_t, caf::actor> sinks;
+
+  void add(uint64_t id, caf::actor sink) {
+    std::lock_guard<std::mutex> guard{mtx};
+    sinks.emplace(id, std::move(sink));
+  }
+
+  /// Returns whether the route was still open (its end not yet delivered).
+  bool remove(uint64_t id) {
+    std::lock_guard<std::mutex> guard{mtx};
+    return sinks.erase(id) > 0;
+  }
+};
 
 /// Everything a sandbox actor starts from.
 struct sandbox_config {
@@ -77,8 +99,10 @@ private:
 
   // -- envd ---------------------------------------------------------------------
   uint64_t send_envd(sandhive::envd::ToEnvd& msg);
-  /// Sends a client's request to envd under a fresh id (running only).
-  caf::expected<uint64_t> forward(const envd_request& req);
+  /// Sends a client's request to envd under a fresh id (running only); with
+  /// a sink, the stream's events are routed to it.
+  caf::expected<uint64_t> forward(const envd_request& req,
+                                  caf::actor sink = {});
   void on_envd(const envd_reply& reply);
   void fail_streams(const std::string& why);
 
@@ -93,6 +117,7 @@ private:
   std::vector<std::function<void()>> waiting_;
   std::map<uint64_t, caf::typed_response_promise<envd_reply>> unary_;
   std::map<uint64_t, caf::actor> streams_;
+  std::shared_ptr<stream_routes> routes_ = std::make_shared<stream_routes>();
   struct upload {
     caf::typed_response_promise<uint64_t, envd_reply> last;
     std::optional<envd_reply> failed;

@@ -97,7 +97,9 @@ uint64_t run(caf::scoped_actor& self, const sandbox_actor& sb,
   uint64_t bytes = 0;
   for (bool done = false; !done;) {
     self->receive(
-      [&](atom::event, uint64_t, const envd_reply& reply) {
+      [&](atom::event, uint64_t sid, const envd_reply& reply) {
+        if (sid != id)
+          return; // a late message of an earlier stream
         FromEnvd m;
         m.ParseFromString(reply.bytes);
         if (m.has_event() && m.event().has_data()) {
@@ -180,7 +182,9 @@ uint64_t read_file(caf::scoped_actor& self, const sandbox_actor& sb,
   uint64_t bytes = 0;
   for (bool done = false; !done;) {
     self->receive(
-      [&](atom::event, uint64_t, const envd_reply& reply) {
+      [&](atom::event, uint64_t sid, const envd_reply& reply) {
+        if (sid != id)
+          return;
         FromEnvd m;
         m.ParseFromString(reply.bytes);
         if (!m.data().empty()) {
