@@ -9,6 +9,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <sched.h>
 #include <sys/epoll.h>
 #include <sys/inotify.h>
 #include <sys/ioctl.h>
@@ -45,9 +46,68 @@ std::string describe(const process::ProcessSelector& sel) {
                        : "pid " + std::to_string(sel.pid());
 }
 
+/// What a new process needs, prepared by envd before the clone.
+struct spawn_args {
+  bool pty;
+  const char* slave;
+  bool want_stdin;
+  int in, out, err, report;
+  uid_t uid;
+  gid_t gid;
+  const char* cwd;
+  char** argv;
+  char** envp;
+};
+
+/// The child side of a spawn: system calls only, on prepared data (it runs
+/// in envd's memory until exec).
+int spawn_child(void* arg) {
+  auto& a = *static_cast<spawn_args*>(arg);
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  ::signal(SIGPIPE, SIG_DFL);
+  ::setsid();
+  auto fail = [&](char what) {
+    int e = errno;
+    char msg[1 + sizeof(int)];
+    msg[0] = what;
+    std::memcpy(msg + 1, &e, sizeof(int));
+    (void) !::write(a.report, msg, sizeof(msg));
+    _exit(127);
+  };
+  if (a.pty) {
+    int slave = ::open(a.slave, O_RDWR);
+    if (slave < 0)
+      fail('p');
+    ::ioctl(slave, TIOCSCTTY, 0);
+    ::dup2(slave, 0);
+    ::dup2(slave, 1);
+    ::dup2(slave, 2);
+    if (slave > 2)
+      ::close(slave);
+  } else {
+    if (a.want_stdin)
+      ::dup2(a.in, 0);
+    else
+      ::dup2(::open("/dev/null", O_RDONLY), 0);
+    ::dup2(a.out, 1);
+    ::dup2(a.err, 2);
+  }
+  if (::setgroups(0, nullptr) != 0 && a.uid != 0)
+    fail('u');
+  if (::setgid(a.gid) != 0 || ::setuid(a.uid) != 0)
+    fail('u');
+  if (::chdir(a.cwd) != 0)
+    fail('c');
+  ::execvpe(a.argv[0], a.argv, a.envp);
+  fail('e');
+  return 127;
+}
+
 } // namespace
 
-agent::agent(int fd) : sock_(fd) {
+agent::agent(int fd) : sock_(fd), spawn_stack_(64 * 1024) {
   set_nonblocking(sock_);
   epfd_ = ::epoll_create1(EPOLL_CLOEXEC);
   sigset_t mask;
@@ -319,51 +379,23 @@ void agent::do_start(uint64_t id, const sandhive::envd::Start& x) {
                                + std::strerror(errno)});
   }
   ::pipe2(report, O_CLOEXEC);
-  auto pid = ::fork();
-  if (pid == 0) {
-    // Child: async-signal-safe calls only until exec.
-    sigset_t none;
-    sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    ::signal(SIGPIPE, SIG_DFL);
-    ::setsid();
-    auto fail = [&](char what) {
-      int e = errno;
-      char msg[1 + sizeof(int)];
-      msg[0] = what;
-      std::memcpy(msg + 1, &e, sizeof(int));
-      (void) !::write(report[1], msg, sizeof(msg));
-      _exit(127);
-    };
-    if (pty) {
-      int slave = ::open(slave_name.c_str(), O_RDWR);
-      if (slave < 0)
-        fail('p');
-      ::ioctl(slave, TIOCSCTTY, 0);
-      ::dup2(slave, 0);
-      ::dup2(slave, 1);
-      ::dup2(slave, 2);
-      if (slave > 2)
-        ::close(slave);
-    } else {
-      if (want_stdin)
-        ::dup2(in[0], 0);
-      else {
-        int null = ::open("/dev/null", O_RDONLY);
-        ::dup2(null, 0);
-      }
-      ::dup2(out[1], 1);
-      ::dup2(err[1], 2);
-    }
-    if (::setgroups(0, nullptr) != 0 && u->uid != 0)
-      fail('u');
-    if (::setgid(u->gid) != 0 || ::setuid(u->uid) != 0)
-      fail('u');
-    if (::chdir(cwd.c_str()) != 0)
-      fail('c');
-    ::execvpe(argv[0], argv.data(), envp.data());
-    fail('e');
-  }
+  spawn_args sa;
+  sa.pty = pty;
+  sa.slave = slave_name.c_str();
+  sa.want_stdin = want_stdin;
+  sa.in = in[0];
+  sa.out = out[1];
+  sa.err = err[1];
+  sa.report = report[1];
+  sa.uid = u->uid;
+  sa.gid = u->gid;
+  sa.cwd = cwd.c_str();
+  sa.argv = argv.data();
+  sa.envp = envp.data();
+  // Like posix_spawn: the child shares envd's memory (no page tables to
+  // copy) and envd waits until it has exec'd or failed.
+  auto pid = ::clone(spawn_child, spawn_stack_.data() + spawn_stack_.size(),
+                     CLONE_VM | CLONE_VFORK | SIGCHLD, &sa);
   ::close(report[1]);
   for (int fd : {out[1], err[1], in[0]})
     if (fd >= 0)

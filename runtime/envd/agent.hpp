@@ -13,6 +13,7 @@
 #include <set>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include <sys/types.h>
 
@@ -144,6 +145,8 @@ private:
   std::map<std::string, std::string> envs_;
   std::string default_user_ = "root";
   std::string default_workdir_;
+  /// Stack of a spawned child until it execs.
+  std::vector<char> spawn_stack_;
 };
 
 } // namespace sbx::envd
