@@ -71,12 +71,15 @@ void start_sandbox(self_ptr self, const std::string& template_id, unsigned vcpu,
   st.sandboxes[id] = {sb, template_id, vcpu, memory_mb};
   st.vcpu_used += vcpu;
   st.memory_used_mb += memory_mb;
-  self->request(sb, 60s, atom::get_v)
+  // Longer than a sandbox's own start deadlines (driver call, envd hello).
+  self->request(sb, 90s, atom::get_v)
     .then(
       [done, sb](const sandbox_info&) {
         done(sb);
       },
-      [done](caf::error& err) {
+      [done, sb](caf::error& err) {
+        // Do not leave a late starter running unclaimed.
+        caf::anon_send(sb, atom::kill_v, std::string{"start failed"});
         done(err);
       });
 }

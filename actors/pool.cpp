@@ -70,7 +70,7 @@ pool_actor::behavior_type pool(pool_actor::stateful_pointer<pool_state> self,
       auto& st = self->state;
       while (st.ready.size() + st.starting < st.target) {
         ++st.starting;
-        self->request(st.node, 60s, atom::create_v, st.template_id)
+        self->request(st.node, 120s, atom::create_v, st.template_id)
           .then(
             [self](sandbox_actor sb) {
               auto& st = self->state;

@@ -8,6 +8,8 @@
 #include <caf/actor_cast.hpp>
 #include <caf/send.hpp>
 
+#include <unistd.h>
+
 namespace sbx {
 
 using namespace std::chrono_literals;
@@ -225,6 +227,15 @@ void sandbox_impl::became_running() {
     f();
 }
 
+void sandbox_impl::rearm_timeout() {
+  // A tick that fired while paused was dropped: schedule the next one.
+  if (end_at_ms_ > 0)
+    delayed_send(
+      this,
+      std::chrono::milliseconds{std::max<int64_t>(0, end_at_ms_ - now_ms())},
+      atom::tick_v);
+}
+
 void sandbox_impl::set_timeout(int64_t ms) {
   end_at_ms_ = ms > 0 ? now_ms() + ms : 0;
   info_.end_at_ms = end_at_ms_;
@@ -236,6 +247,10 @@ void sandbox_impl::do_pause(bool keep_memory, info_promise rp) {
   phase_ = phase::pausing;
   keep_memory_ = keep_memory;
   auto paused = [this, rp](caf::error err) mutable {
+    if (phase_ == phase::killed) { // killed meanwhile
+      rp.deliver(not_running());
+      return;
+    }
     if (err) {
       rp.deliver(err);
       return do_kill("pause failed: " + message_of(err));
@@ -282,7 +297,12 @@ void sandbox_impl::do_resume(info_promise rp) {
     request(cfg_.worker, driver_timeout, atom::pause_v, info_.id, false)
       .then(
         [this, rp](atom::ok_atom) mutable {
+          if (phase_ == phase::killed) {
+            rp.deliver(not_running());
+            return;
+          }
           became_running();
+          rearm_timeout();
           rp.deliver(info_);
         },
         [this, rp](caf::error& err) mutable {
@@ -294,7 +314,13 @@ void sandbox_impl::do_resume(info_promise rp) {
   request(cfg_.worker, driver_timeout, atom::restart_v, info_.id)
     .then(
       [this, rp](sandbox_process p) mutable {
+        if (phase_ == phase::killed) {
+          ::close(p.envd_fd);
+          rp.deliver(not_running());
+          return;
+        }
         waiting_.insert(waiting_.begin(), [this, rp]() mutable {
+          rearm_timeout();
           if (phase_ == phase::running)
             rp.deliver(info_);
           else
@@ -369,7 +395,10 @@ sandbox_impl::behavior_type sandbox_impl::make_behavior() {
   request(cfg_.worker, driver_timeout, atom::create_v, cfg_.spec)
     .then(
       [this](sandbox_process p) {
-        start_envd(p);
+        if (phase_ == phase::killed) // killed while starting
+          ::close(p.envd_fd);
+        else
+          start_envd(p);
       },
       [this](caf::error& err) {
         do_kill("start failed: " + message_of(err));
@@ -543,6 +572,11 @@ sandbox_impl::behavior_type sandbox_impl::make_behavior() {
         if (up->second.failed) {
           rp.deliver(id, *up->second.failed);
           uploads_.erase(up);
+          // envd forgets the upload too.
+          ToEnvd cancel;
+          cancel.set_id(id);
+          cancel.mutable_cancel();
+          conn_->send(cancel);
           return;
         }
         auto last = msg.write().last();
@@ -586,8 +620,7 @@ sandbox_impl::behavior_type sandbox_impl::make_behavior() {
       if (phase_ != phase::running || end_at_ms_ == 0 || now_ms() < end_at_ms_)
         return;
       if (auto_pause_) {
-        auto rp = make_response_promise<sandbox_info>();
-        do_pause(true, rp);
+        do_pause(true, info_promise{}); // nobody waits for this reply
       } else {
         do_kill("timeout");
       }

@@ -92,6 +92,7 @@ private:
   void do_resume(info_promise rp);
   void do_kill(const std::string& reason);
   void set_timeout(int64_t ms);
+  void rearm_timeout();
   void emit(const std::string& reason = "");
   /// Runs `f` now, or once the sandbox is stable again.
   void when_stable(std::function<void()> f);

@@ -92,6 +92,9 @@ int run_up(const config& cfg) {
   if (auto err = isolate_mounts())
     return fail("sandhive up runs sandboxes and needs root: "
                 + message_of(err));
+  // A peer that goes away (an envd, an HTTP client) is an error value, not
+  // a reason to die.
+  ::signal(SIGPIPE, SIG_IGN);
   // Block the stop signals in every thread (threads inherit the mask) so
   // that the main thread alone receives them through sigwait.
   sigset_t stop_signals;

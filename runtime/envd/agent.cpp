@@ -12,6 +12,7 @@
 #include <sched.h>
 #include <sys/epoll.h>
 #include <sys/inotify.h>
+#include <sys/mman.h>
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
@@ -107,8 +108,11 @@ int spawn_child(void* arg) {
 
 } // namespace
 
-agent::agent(int fd) : sock_(fd), spawn_stack_(64 * 1024) {
+agent::agent(int fd) : sock_(fd) {
   set_nonblocking(sock_);
+  // The node's socket must not reach the processes envd starts: they could
+  // read its frames or forge envd's.
+  ::fcntl(sock_, F_SETFD, FD_CLOEXEC);
   epfd_ = ::epoll_create1(EPOLL_CLOEXEC);
   sigset_t mask;
   sigemptyset(&mask);
@@ -155,8 +159,14 @@ int agent::run() {
         auto t = static_cast<int>(std::max<long long>(0, ms + 1));
         timeout = timeout < 0 ? t : std::min(timeout, t);
       }
-    if (!downloads_.empty() && !congested())
-      timeout = 0;
+    // Poll at once only if a download may send now; one waiting for acks
+    // must not spin.
+    if (!congested())
+      for (auto& [id, fd] : downloads_)
+        if (unacked_[id] < stream_window) {
+          timeout = 0;
+          break;
+        }
     auto n = ::epoll_wait(epfd_, events.data(), static_cast<int>(events.size()),
                           timeout);
     if (n < 0 && errno != EINTR)
@@ -393,9 +403,24 @@ void agent::do_start(uint64_t id, const sandhive::envd::Start& x) {
   sa.argv = argv.data();
   sa.envp = envp.data();
   // Like posix_spawn: the child shares envd's memory (no page tables to
-  // copy) and envd waits until it has exec'd or failed.
-  auto pid = ::clone(spawn_child, spawn_stack_.data() + spawn_stack_.size(),
-                     CLONE_VM | CLONE_VFORK | SIGCHLD, &sa);
+  // copy) and envd waits until it has exec'd or failed. Its stack is sized
+  // as glibc sizes posix_spawn's (execvpe may copy argv onto it) and has a
+  // guard page, so an overrun faults instead of corrupting envd.
+  auto page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  auto stack_size = ((argv.size() + 2) * sizeof(char*) + 32 * 1024 + page - 1)
+                    / page * page;
+  auto stack = static_cast<char*>(::mmap(nullptr, stack_size + page,
+                                         PROT_READ | PROT_WRITE,
+                                         MAP_PRIVATE | MAP_ANONYMOUS
+                                           | MAP_STACK,
+                                         -1, 0));
+  pid_t pid = -1;
+  if (stack != MAP_FAILED) {
+    ::mprotect(stack, page, PROT_NONE);
+    pid = ::clone(spawn_child, stack + page + stack_size,
+                  CLONE_VM | CLONE_VFORK | SIGCHLD, &sa);
+    ::munmap(stack, stack_size + page);
+  }
   ::close(report[1]);
   for (int fd : {out[1], err[1], in[0]})
     if (fd >= 0)
@@ -465,6 +490,9 @@ void agent::do_start(uint64_t id, const sandhive::envd::Start& x) {
   }
   if (p.in >= 0 && !pty)
     set_nonblocking(p.in);
+  // A new process may reuse the pid of a finished one we still remember.
+  finished_.erase(std::remove(finished_.begin(), finished_.end(), pid),
+                  finished_.end());
   procs_[pid] = std::move(p);
   from_envd start;
   start.set_id(id);
@@ -811,6 +839,11 @@ void agent::do_write(uint64_t id, const sandhive::envd::WriteChunk& x) {
     }
     up.path = path;
     if (f) {
+      if (up.fd >= 0) {
+        ::close(up.fd);
+        up.fd = -1;
+        ::unlink(path.c_str());
+      }
       send_error(id, *f);
       up.failed = true;
     }
@@ -826,8 +859,9 @@ void agent::do_write(uint64_t id, const sandhive::envd::WriteChunk& x) {
         continue;
       if (n <= 0) {
         auto f = from_errno(n < 0 ? errno : ENOSPC, up.path);
-        // Leave nothing half-written behind.
-        ::ftruncate(up.fd, 0);
+        // Leave nothing half-written behind, and no descriptor open.
+        ::close(up.fd);
+        up.fd = -1;
         ::unlink(up.path.c_str());
         send_error(id, f);
         up.failed = true;

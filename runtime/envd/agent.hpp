@@ -145,8 +145,7 @@ private:
   std::map<std::string, std::string> envs_;
   std::string default_user_ = "root";
   std::string default_workdir_;
-  /// Stack of a spawned child until it execs.
-  std::vector<char> spawn_stack_;
+
 };
 
 } // namespace sbx::envd

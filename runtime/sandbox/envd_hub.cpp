@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 namespace sbx {
@@ -222,7 +223,8 @@ bool conn::flush() {
   std::unique_lock<std::mutex> guard{mtx_};
   size_t off = 0;
   while (off < out_.size()) {
-    auto n = ::write(fd_, out_.data() + off, out_.size() - off);
+    // MSG_NOSIGNAL: an envd that stopped reading must not SIGPIPE the node.
+    auto n = ::send(fd_, out_.data() + off, out_.size() - off, MSG_NOSIGNAL);
     if (n > 0) {
       off += static_cast<size_t>(n);
       continue;

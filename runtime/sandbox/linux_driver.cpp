@@ -20,6 +20,7 @@
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -45,6 +46,7 @@ struct child_args {
   int to_child = -1;  // read end: go signals from the parent
   int to_parent = -1; // write end: progress and errors
   int parent_ends[2] = {-1, -1}; // the parent's pipe ends, closed at once
+  int max_fd = 1024;              // RLIMIT_NOFILE, for the close fallback
   sock_fprog seccomp{};
 };
 
@@ -201,7 +203,11 @@ int child_main(void* arg) {
   ::fcntl(5, F_SETFD, FD_CLOEXEC);
   child_args& b = a;
   b.to_parent = 5;
-  ::syscall(SYS_close_range, 6u, ~0u, 0u);
+  // No descriptor of the node may reach the sandbox. Before Linux 5.9 there
+  // is no close_range: close one by one up to the limit the parent read.
+  if (::syscall(SYS_close_range, 6u, ~0u, 0u) != 0)
+    for (int fd = 6; fd < a.max_fd; ++fd)
+      ::close(fd);
   ::close(0);
   ::close(1);
   ::close(2);
@@ -460,6 +466,9 @@ private:
     a.to_parent = up[1];
     a.parent_ends[0] = down[1];
     a.parent_ends[1] = up[0];
+    rlimit nofile{};
+    if (::getrlimit(RLIMIT_NOFILE, &nofile) == 0)
+      a.max_fd = static_cast<int>(std::min<rlim_t>(nofile.rlim_cur, 1 << 20));
     auto close_all = [&] {
       for (int fd : {sv[1], down[0], down[1], up[0], up[1], a.envd})
         if (fd >= 0)

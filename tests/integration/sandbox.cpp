@@ -114,6 +114,10 @@ BOOST_FIXTURE_TEST_CASE(a_sandbox_sees_only_itself, test::driver_fixture) {
   BOOST_TEST(w.out == "changed\n", w.err);
   BOOST_TEST(!std::filesystem::exists(test::base_rootfs() + "/etc/motd-test"));
   BOOST_TEST(std::filesystem::exists(test::base_rootfs() + "/usr/bin/yes"));
+  // No descriptor of envd or the node reaches a process: only its own.
+  auto fds = sh(*h, "ls -l /proc/$$/fd", "user");
+  BOOST_TEST(fds.out.find("socket:") == std::string::npos, fds.out);
+  BOOST_TEST(fds.out.find("sandhive") == std::string::npos, fds.out);
   // python3 is there.
   BOOST_TEST(sh(*h, "python3 -c 'print(6*7)'").out == "42\n");
 }
