@@ -480,8 +480,12 @@ void agent::do_start(uint64_t id, const sandhive::envd::Start& x) {
       continue;
     set_nonblocking(fd);
     bool is_err = fd == p.err;
-    handlers_[fd] = [this, pid, fd, is_err](uint32_t) {
-      on_output(pid, fd, is_err);
+    handlers_[fd] = [this, pid, fd, is_err](uint32_t ev) {
+      // A PTY master is also where input waits to be written.
+      if (ev & EPOLLOUT)
+        on_input_writable(pid);
+      if (ev & (EPOLLIN | EPOLLHUP | EPOLLERR))
+        on_output(pid, fd, is_err);
     };
     epoll_event ev{};
     ev.events = EPOLLIN;
@@ -573,6 +577,12 @@ void agent::write_input(proc& p) {
     }
     if (n < 0 && errno == EINTR)
       continue;
+    if (n < 0 && errno == EAGAIN && p.pty) {
+      // The terminal's input queue is full: keep the rest and wait for the
+      // master to become writable (it is registered already, for output).
+      set_interest(p.in, output_interest(p) | EPOLLOUT);
+      return;
+    }
     if (n < 0 && errno == EAGAIN && !p.pty) {
       // Wait until the process reads; the pipe tells us via EPOLLOUT.
       auto pid = p.pid;
@@ -588,6 +598,8 @@ void agent::write_input(proc& p) {
     p.in_buf.clear(); // the reader is gone
     break;
   }
+  if (p.pty && p.in >= 0)
+    set_interest(p.in, output_interest(p));
   if (!p.pty && handlers_.count(p.in)) {
     ::epoll_ctl(epfd_, EPOLL_CTL_DEL, p.in, nullptr);
     handlers_.erase(p.in);
@@ -1023,6 +1035,10 @@ bool agent::stream_blocked(const std::set<uint64_t>& ids) const {
   return false;
 }
 
+uint32_t agent::output_interest(const proc& p) const {
+  return p.paused ? 0u : uint32_t{EPOLLIN};
+}
+
 void agent::refresh_interest() {
   auto congested_now = congested();
   for (auto& [pid, p] : procs_) {
@@ -1032,7 +1048,8 @@ void agent::refresh_interest() {
     p.paused = pause;
     for (int fd : {p.out, p.err})
       if (fd >= 0)
-        set_interest(fd, pause ? 0u : uint32_t{EPOLLIN});
+        set_interest(fd, output_interest(p)
+                           | (p.pty && !p.in_buf.empty() ? EPOLLOUT : 0u));
   }
   for (auto& [id, w] : watches_) {
     if (congested_now == w.paused)

@@ -121,6 +121,8 @@ private:
   void check_deadlines();
   void refresh_interest();
   void set_interest(int fd, uint32_t events);
+  /// EPOLLIN unless the process's output is paused by flow control.
+  uint32_t output_interest(const proc& p) const;
   bool stream_blocked(const std::set<uint64_t>& ids) const;
 
   // -- files and watches ------------------------------------------------------

@@ -200,6 +200,37 @@ BOOST_AUTO_TEST_CASE(a_pty_has_a_terminal_of_the_asked_size_and_resizes) {
   BOOST_TEST(test::envd_harness::end_of(msgs)->exit_code() == 0);
 }
 
+BOOST_AUTO_TEST_CASE(pty_input_larger_than_the_terminal_queue_arrives_whole) {
+  to_envd msg;
+  auto id = envd.next_id();
+  msg.set_id(id);
+  auto req = msg.mutable_start()->mutable_request();
+  req->mutable_process()->set_cmd("/bin/sh");
+  req->mutable_process()->add_args("-c");
+  req->mutable_process()->add_args(
+    "stty -echo; sleep 0.5; head -c 200000 | wc -c");
+  req->mutable_pty()->mutable_size()->set_cols(80);
+  req->mutable_pty()->mutable_size()->set_rows(24);
+  envd.send(msg);
+  auto pid = pid_of(id);
+  std::this_thread::sleep_for(100ms);
+  // 200 KB in lines of 100 bytes: far more than a terminal queues while
+  // the program is asleep.
+  std::string line(99, 'x');
+  line += '\n';
+  std::string input;
+  for (int i = 0; i < 2000; ++i)
+    input += line;
+  to_envd in;
+  in.set_id(envd.next_id());
+  in.mutable_send_input()->mutable_process()->set_pid(pid);
+  in.mutable_send_input()->mutable_input()->set_pty(input);
+  BOOST_REQUIRE(envd.call(in).has_done());
+  auto msgs = envd.until_end(id, 20s);
+  auto out = test::envd_harness::output(msgs, "pty");
+  BOOST_TEST(out.find("200000") != std::string::npos, out);
+}
+
 BOOST_AUTO_TEST_CASE(kill_ends_the_process_with_signal_status) {
   auto id = start({"/bin/sleep", "100"});
   auto pid = pid_of(id);
