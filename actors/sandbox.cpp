@@ -301,6 +301,13 @@ void sandbox_impl::do_resume(info_promise rp) {
             rp.deliver(not_running());
             return;
           }
+          if (envd_lost_) {
+            rp.deliver(make_error(ec::unavailable,
+                                  "sandbox " + info_.id
+                                    + " lost its envd while paused"));
+            do_kill("envd exited");
+            return;
+          }
           became_running();
           rearm_timeout();
           rp.deliver(info_);
@@ -599,9 +606,14 @@ sandbox_impl::behavior_type sandbox_impl::make_behavior() {
       on_envd(reply);
     },
     [this](atom::closed) {
-      // Expected while pausing without memory; otherwise envd died.
-      if (phase_ != phase::pausing && phase_ != phase::paused
-          && phase_ != phase::killed)
+      // Expected while pausing without memory; otherwise envd died. While
+      // paused with memory, the resume notices.
+      if (phase_ == phase::pausing || phase_ == phase::paused) {
+        if (keep_memory_)
+          envd_lost_ = true;
+        return;
+      }
+      if (phase_ != phase::killed)
         do_kill("envd exited");
     },
     [this](atom::drained) {

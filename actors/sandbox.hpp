@@ -134,6 +134,8 @@ private:
     internal_;
   std::vector<caf::typed_response_promise<atom::ok_atom>> kill_promises_;
   bool auto_pause_ = false;
+  /// envd's socket closed while the sandbox was paused with memory.
+  bool envd_lost_ = false;
 };
 
 } // namespace sbx
