@@ -98,6 +98,26 @@ caf::expected<uint64_t> sandbox_impl::forward(const envd_request& req,
   return send_envd(msg);
 }
 
+void sandbox_impl::send_init(
+  std::function<void(const sandhive::envd::FromEnvd&)> on_reply) {
+  ToEnvd init;
+  auto i = init.mutable_init();
+  i->set_default_user(cfg_.default_user);
+  i->set_default_workdir(cfg_.workdir);
+  for (auto& [k, v] : cfg_.template_env)
+    (*i->mutable_envs())[k] = v;
+  internal_[send_envd(init)] = std::move(on_reply);
+}
+
+void sandbox_impl::cancel_envd(uint64_t id) {
+  if (!conn_)
+    return;
+  ToEnvd cancel;
+  cancel.set_id(id);
+  cancel.mutable_cancel();
+  conn_->send(cancel);
+}
+
 void sandbox_impl::start_envd(sandbox_process p) {
   auto me = caf::actor_cast<caf::actor_addr>(this);
   auto deliver = [me](auto... xs) {
@@ -138,19 +158,11 @@ void sandbox_impl::start_envd(sandbox_process p) {
     });
   // envd says hello (a pong with id 0) when it is ready.
   on_hello_ = [this] {
-    ToEnvd init;
-    init.set_id(++next_id_);
-    auto i = init.mutable_init();
-    i->set_default_user(cfg_.default_user);
-    i->set_default_workdir(cfg_.workdir);
-    for (auto& [k, v] : cfg_.template_env)
-      (*i->mutable_envs())[k] = v;
-    internal_[init.id()] = [this](const FromEnvd& r) {
+    send_init([this](const FromEnvd& r) {
       if (r.has_error())
         return do_kill("envd refused its settings: " + r.error().message());
       became_running();
-    };
-    send_envd(init);
+    });
   };
   delayed_send(this, cfg_.start_timeout, atom::tick_v);
 }
@@ -302,9 +314,9 @@ void sandbox_impl::do_resume(info_promise rp) {
             return;
           }
           if (envd_lost_) {
-            rp.deliver(make_error(ec::unavailable,
-                                  "sandbox " + info_.id
-                                    + " lost its envd while paused"));
+            rp.deliver(
+              make_error(ec::unavailable, "sandbox " + info_.id
+                                            + " lost its envd while paused"));
             do_kill("envd exited");
             return;
           }
@@ -383,11 +395,7 @@ sandbox_impl::behavior_type sandbox_impl::make_behavior() {
     for (auto i = streams_.begin(); i != streams_.end();) {
       if (i->second.address() == msg.source) {
         routes_->remove(i->first);
-        ToEnvd cancel;
-        cancel.set_id(i->first);
-        cancel.mutable_cancel();
-        if (conn_)
-          conn_->send(cancel);
+        cancel_envd(i->first);
         i = streams_.erase(i);
       } else {
         ++i;
@@ -434,25 +442,17 @@ sandbox_impl::behavior_type sandbox_impl::make_behavior() {
         info_.metadata = req.metadata;
         info_.access_token = req.access_token;
         auto_pause_ = req.auto_pause;
-        ToEnvd init;
-        auto i = init.mutable_init();
-        i->set_default_user(cfg_.default_user);
-        i->set_default_workdir(cfg_.workdir);
-        auto envs = cfg_.template_env;
+        // Kept for a restart after a pause without memory.
         for (auto& [k, v] : req.envs)
-          envs[k] = v;
-        for (auto& [k, v] : envs)
-          (*i->mutable_envs())[k] = v;
-        cfg_.template_env = envs; // kept for a restart after pause
+          cfg_.template_env[k] = v;
         // envd handles requests in the order they arrive, so everything the
         // client sends after this reply sees the new settings: no need to
         // wait for envd's answer. The settings were checked at start (the
         // same user and workdir); an error would still end the sandbox.
-        auto id = send_envd(init);
-        internal_[id] = [this](const FromEnvd& r) {
+        send_init([this](const FromEnvd& r) {
           if (r.has_error())
             do_kill("envd refused the claim: " + r.error().message());
-        };
+        });
         set_timeout(req.timeout_ms);
         rp.deliver(info_);
       });
@@ -544,12 +544,8 @@ sandbox_impl::behavior_type sandbox_impl::make_behavior() {
     },
     [this](atom::cancel, uint64_t id) {
       routes_->remove(id);
-      if (streams_.erase(id) == 0 || phase_ != phase::running)
-        return;
-      ToEnvd msg;
-      msg.set_id(id);
-      msg.mutable_cancel();
-      conn_->send(msg);
+      if (streams_.erase(id) > 0 && phase_ == phase::running)
+        cancel_envd(id);
     },
     [this](atom::write, uint64_t upload_id,
            const envd_request& chunk) -> caf::result<uint64_t, envd_reply> {
@@ -579,11 +575,7 @@ sandbox_impl::behavior_type sandbox_impl::make_behavior() {
         if (up->second.failed) {
           rp.deliver(id, *up->second.failed);
           uploads_.erase(up);
-          // envd forgets the upload too.
-          ToEnvd cancel;
-          cancel.set_id(id);
-          cancel.mutable_cancel();
-          conn_->send(cancel);
+          cancel_envd(id); // envd forgets the upload too
           return;
         }
         auto last = msg.write().last();

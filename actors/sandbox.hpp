@@ -84,7 +84,8 @@ private:
 
   using info_promise = caf::typed_response_promise<sandbox_info>;
 
-  // -- lifecycle ----------------------------------------------------------------
+  // -- lifecycle
+  // ----------------------------------------------------------------
   void start_envd(sandbox_process p);
   void on_hello();
   void became_running();
@@ -98,13 +99,18 @@ private:
   void when_stable(std::function<void()> f);
   caf::error not_running() const;
 
-  // -- envd ---------------------------------------------------------------------
+  // -- envd
+  // ---------------------------------------------------------------------
   uint64_t send_envd(sandhive::envd::ToEnvd& msg);
   /// Sends a client's request to envd under a fresh id (running only); with
   /// a sink, the stream's events are routed to it.
   caf::expected<uint64_t> forward(const envd_request& req,
                                   caf::actor sink = {});
   void on_envd(const envd_reply& reply);
+  /// Sends envd the sandbox's settings (user, workdir, env vars).
+  void send_init(std::function<void(const sandhive::envd::FromEnvd&)> on_reply);
+  /// Tells envd that the client of stream or upload `id` went away.
+  void cancel_envd(uint64_t id);
   void fail_streams(const std::string& why);
 
   sandbox_config cfg_;
@@ -124,8 +130,8 @@ private:
     std::optional<envd_reply> failed;
   };
   std::map<uint64_t, upload> uploads_;
-  std::deque<std::pair<caf::typed_response_promise<uint64_t, envd_reply>,
-                       uint64_t>>
+  std::deque<
+    std::pair<caf::typed_response_promise<uint64_t, envd_reply>, uint64_t>>
     blocked_writes_;
   std::vector<caf::actor> subscribers_;
   std::function<void()> on_hello_;

@@ -513,12 +513,21 @@ agent::proc* agent::find(const process::ProcessSelector& sel) {
   return nullptr;
 }
 
+agent::proc* agent::find_or_report(uint64_t id,
+                                   const process::ProcessSelector& sel,
+                                   bool include_ended) {
+  auto p = find(sel);
+  if (p != nullptr && (include_ended || !p->ended))
+    return p;
+  send_error(id, {Code::CODE_NOT_FOUND,
+                  "process with " + describe(sel) + " not found"});
+  return nullptr;
+}
+
 void agent::do_connect(uint64_t id, const process::ConnectRequest& x) {
-  auto p = find(x.process());
+  auto p = find_or_report(id, x.process(), true);
   if (p == nullptr)
-    return send_error(id, {Code::CODE_NOT_FOUND,
-                           "process with " + describe(x.process())
-                             + " not found"});
+    return;
   from_envd start;
   start.set_id(id);
   start.mutable_event()->mutable_start()->set_pid(static_cast<uint32_t>(p->pid));
@@ -550,11 +559,9 @@ void agent::do_list(uint64_t id) {
 }
 
 void agent::do_send_input(uint64_t id, const process::SendInputRequest& x) {
-  auto p = find(x.process());
-  if (p == nullptr || p->ended)
-    return send_error(id, {Code::CODE_NOT_FOUND,
-                           "process with " + describe(x.process())
-                             + " not found"});
+  auto p = find_or_report(id, x.process());
+  if (p == nullptr)
+    return;
   auto& input = x.input();
   if (input.has_pty() != p->pty && (input.has_pty() || input.has_stdin()))
     return send_error(id, {Code::CODE_INVALID_ARGUMENT,
@@ -617,11 +624,9 @@ void agent::on_input_writable(pid_t pid) {
 }
 
 void agent::do_signal(uint64_t id, const process::SendSignalRequest& x) {
-  auto p = find(x.process());
-  if (p == nullptr || p->ended)
-    return send_error(id, {Code::CODE_NOT_FOUND,
-                           "process with " + describe(x.process())
-                             + " not found"});
+  auto p = find_or_report(id, x.process());
+  if (p == nullptr)
+    return;
   int sig;
   switch (x.signal()) {
     case process::SIGNAL_SIGKILL:
@@ -641,11 +646,9 @@ void agent::do_signal(uint64_t id, const process::SendSignalRequest& x) {
 }
 
 void agent::do_update(uint64_t id, const process::UpdateRequest& x) {
-  auto p = find(x.process());
-  if (p == nullptr || p->ended)
-    return send_error(id, {Code::CODE_NOT_FOUND,
-                           "process with " + describe(x.process())
-                             + " not found"});
+  auto p = find_or_report(id, x.process());
+  if (p == nullptr)
+    return;
   if (x.has_pty()) {
     if (!p->pty)
       return send_error(id, {Code::CODE_INVALID_ARGUMENT,
@@ -662,11 +665,9 @@ void agent::do_update(uint64_t id, const process::UpdateRequest& x) {
 }
 
 void agent::do_close_stdin(uint64_t id, const process::CloseStdinRequest& x) {
-  auto p = find(x.process());
-  if (p == nullptr || p->ended)
-    return send_error(id, {Code::CODE_NOT_FOUND,
-                           "process with " + describe(x.process())
-                             + " not found"});
+  auto p = find_or_report(id, x.process());
+  if (p == nullptr)
+    return;
   if (p->pty)
     return send_error(id, {Code::CODE_INVALID_ARGUMENT,
                            "a pty has no stdin to close"});

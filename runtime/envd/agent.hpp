@@ -113,6 +113,10 @@ private:
 
   // -- processes --------------------------------------------------------------
   proc* find(const process::ProcessSelector& sel);
+  /// The selected process (running, or also ended when `include_ended`);
+  /// otherwise answers request `id` with not_found and returns null.
+  proc* find_or_report(uint64_t id, const process::ProcessSelector& sel,
+                       bool include_ended = false);
   void on_output(pid_t pid, int fd, bool is_err);
   void on_input_writable(pid_t pid);
   void write_input(proc& p);
