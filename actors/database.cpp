@@ -19,6 +19,16 @@ database(database_actor::stateful_pointer<database_state> self,
       }
       return atom::ok_v;
     },
+    [self](atom::key, const std::string& hash) -> caf::result<api_key_info> {
+      auto rec = self->state.db->find_api_key(hash);
+      if (!rec) {
+        if (self->state.stats && rec.error() != ec::unauthenticated)
+          self->state.stats->count_backend_error("postgres");
+        return std::move(rec.error());
+      }
+      return api_key_info{rec->key_id, rec->team_id, rec->team_slug,
+                          rec->scopes};
+    },
   };
 }
 

@@ -18,7 +18,10 @@ namespace sbx {
 /// Owns the PostgreSQL store; detached, because libpqxx blocks.
 using database_actor = caf::typed_actor<
   /// Checks that PostgreSQL answers.
-  caf::replies_to<atom::ping>::with<atom::ok_atom>>;
+  caf::replies_to<atom::ping>::with<atom::ok_atom>,
+  /// Finds the live API key with this SHA-256 (hex); unauthenticated when
+  /// unknown, revoked or expired.
+  caf::replies_to<atom::key, std::string>::with<api_key_info>>;
 
 /// Owns the Redis client; detached, because hiredis blocks.
 using cache_actor = caf::typed_actor<
@@ -114,6 +117,9 @@ using node_actor = caf::typed_actor<
   caf::replies_to<atom::get_atom, std::string>::with<sandbox_actor>,
   /// Lists the sandboxes of this node.
   caf::replies_to<atom::list>::with<std::vector<sandbox_info>>,
+  /// Lists the templates of this node.
+  caf::replies_to<atom::list, atom::templates>::with<
+    std::vector<template_info>>,
   /// Capacity, use and warm pools.
   caf::replies_to<atom::stats>::with<node_load>,
   /// Sets the warm pool size of a template.

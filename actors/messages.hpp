@@ -39,6 +39,37 @@ typename Inspector::result_type inspect(Inspector& f, readiness& x) {
   return f(caf::meta::type_name("sbx.readiness"), x.ready, x.checks);
 }
 
+/// Who an API key belongs to, once verified.
+struct api_key_info {
+  std::string key_id;
+  std::string team_id;
+  std::string team_slug;
+  /// Granted scopes ("*" for all).
+  std::vector<std::string> scopes;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, api_key_info& x) {
+  return f(caf::meta::type_name("sbx.api_key_info"), x.key_id, x.team_id,
+           x.team_slug, x.scopes);
+}
+
+/// A template as clients see it.
+struct template_info {
+  std::string id;
+  unsigned vcpu = 0;
+  uint64_t memory_mb = 0;
+  uint64_t disk_mb = 0;
+  /// Unix time in milliseconds.
+  int64_t created_at_ms = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, template_info& x) {
+  return f(caf::meta::type_name("sbx.template_info"), x.id, x.vcpu,
+           x.memory_mb, x.disk_mb, x.created_at_ms);
+}
+
 /// A serialized sandhive.envd.ToEnvd; the sandbox assigns its id. Bytes
 /// rather than the protobuf object, so that it can cross processes.
 struct envd_request {
@@ -199,5 +230,8 @@ CAF_BEGIN_TYPE_ID_BLOCK(sbx_types, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(sbx_types, (sbx::cgroup_limits))
   CAF_ADD_TYPE_ID(sbx_types, (sbx::sandbox_spec))
   CAF_ADD_TYPE_ID(sbx_types, (sbx::sandbox_process))
+  CAF_ADD_TYPE_ID(sbx_types, (sbx::api_key_info))
+  CAF_ADD_TYPE_ID(sbx_types, (sbx::template_info))
+  CAF_ADD_TYPE_ID(sbx_types, (std::vector<sbx::template_info>))
 
 CAF_END_TYPE_ID_BLOCK(sbx_types)

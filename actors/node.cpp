@@ -298,6 +298,23 @@ node(node_actor::stateful_pointer<node_state> self, node_config cfg,
         return make_error(ec::not_found, "sandbox " + id + " not found");
       return i->second.handle;
     },
+    [self](atom::list,
+           atom::templates) -> caf::result<std::vector<template_info>> {
+      std::vector<template_info> result;
+      for (auto& [id, t] : self->state.templates) {
+        std::error_code err;
+        auto mtime = std::filesystem::last_write_time(t.rootfs, err);
+        int64_t at_ms = 0;
+        if (!err)
+          at_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    (mtime - decltype(mtime)::clock::now())
+                    + std::chrono::system_clock::now().time_since_epoch())
+                    .count();
+        result.push_back({id, t.manifest.vcpu, t.manifest.memory_mb,
+                          t.manifest.disk_mb, at_ms});
+      }
+      return result;
+    },
     [self](atom::list) -> caf::result<std::vector<sandbox_info>> {
       auto& st = self->state;
       auto rp = self->make_response_promise<std::vector<sandbox_info>>();

@@ -440,6 +440,8 @@ sandbox_impl::behavior_type sandbox_impl::make_behavior() {
         }
         info_.team = req.team;
         info_.metadata = req.metadata;
+        // A warm sandbox's life, as its client sees it, starts now.
+        info_.started_at_ms = now_ms();
         info_.access_token = req.access_token;
         auto_pause_ = req.auto_pause;
         // Kept for a restart after a pause without memory.
@@ -543,8 +545,12 @@ sandbox_impl::behavior_type sandbox_impl::make_behavior() {
       conn_->send(msg);
     },
     [this](atom::cancel, uint64_t id) {
+      // A stream whose client left, or an upload abandoned half-way (envd
+      // then removes the partial file).
       routes_->remove(id);
-      if (streams_.erase(id) > 0 && phase_ == phase::running)
+      auto known = streams_.erase(id) > 0;
+      known = uploads_.erase(id) > 0 || known;
+      if (known && phase_ == phase::running)
         cancel_envd(id);
     },
     [this](atom::write, uint64_t upload_id,

@@ -67,6 +67,8 @@ supervisor(supervisor_actor::stateful_pointer<supervisor_state> self,
       continue;
     }
     self->monitor(c.handle);
+    if (cfg.on_start)
+      cfg.on_start(c.name, c.handle);
     lg->info("started {}", c.name);
   }
   self->set_down_handler([self, lg](caf::down_msg& msg) {
@@ -95,8 +97,11 @@ supervisor(supervisor_actor::stateful_pointer<supervisor_state> self,
     lg->error("{} died ({}); restarting it (restart {})", i->name,
               caf::to_string(msg.reason), i->restarts);
     i->handle = i->make(self->system());
-    if (i->handle)
+    if (i->handle) {
       self->monitor(i->handle);
+      if (self->state.cfg.on_start)
+        self->state.cfg.on_start(i->name, i->handle);
+    }
   });
   return {
     [self](atom::get_atom, atom::ready) -> caf::result<readiness> {

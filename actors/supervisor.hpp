@@ -26,6 +26,9 @@ struct supervisor_config {
   std::function<caf::actor(caf::actor_system&)> node;
   /// Process metrics; may be null.
   metrics* stats = nullptr;
+  /// Told of every component (re)started, so that others (the gateway's
+  /// routes) always talk to the live one.
+  std::function<void(const std::string& name, const caf::actor&)> on_start;
   /// Deadline of one readiness probe.
   std::chrono::milliseconds probe_timeout{2000};
   /// Restarts allowed per component before the supervisor gives up on it.

@@ -7,7 +7,10 @@
 #include "actors/interfaces.hpp"
 #include "actors/node.hpp"
 #include "actors/supervisor.hpp"
+#include "gateway/auth.hpp"
+#include "gateway/backends.hpp"
 #include "gateway/bridge.hpp"
+#include "gateway/sandbox_routes.hpp"
 #include "gateway/routes/routes.hpp"
 #include "gateway/server.hpp"
 #include "runtime/auth/api_key.hpp"
@@ -201,7 +204,11 @@ int run_up(const config& cfg) {
   auto first_node = make_node(*sys, ncfg);
   if (!first_node)
     return fail("cannot start the node: " + message_of(first_node.error()));
+  backends live;
   supervisor_config scfg;
+  scfg.on_start = [&live](const std::string& name, const caf::actor& a) {
+    live.set(name, a);
+  };
   scfg.db = db;
   scfg.cache = cache;
   scfg.stats = &stats;
@@ -216,8 +223,16 @@ int run_up(const config& cfg) {
   };
   auto sup = sys->spawn(supervisor, scfg);
   bridge to_actors{*sys, cfg.request_timeout, cfg.http_max_in_flight};
-  routes::add_health(routes, to_actors, sup);
+  // A verified key is remembered this long: also how long a revoked key
+  // keeps working at most.
+  api_auth keys{to_actors, live, std::chrono::seconds{5}};
+  sandbox_routes sandboxes{*sys, to_actors, live};
+  routes::api_context api{*sys, to_actors, live, keys, sandboxes};
+  routes::add_health(routes, to_actors, sup, routes::sandbox_health(api));
   routes::add_metrics(routes, stats);
+  routes::add_e2b_api(routes, api);
+  routes::add_envd_api(routes, api);
+  routes::add_files(routes, api);
   http_server.start();
   lg->info("sandhive is up: http://{}:{} (E2B_API_URL and E2B_SANDBOX_URL)",
            cfg.listen_host, http_server.port());
@@ -235,6 +250,8 @@ int run_up(const config& cfg) {
                           message_of(err));
                });
   }
+  sandboxes.stop();
+  live.clear();
   sys.reset();
   if (own_redis)
     own_redis->stop();

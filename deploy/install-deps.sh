@@ -15,7 +15,7 @@ packages=(
   libcaf-dev libboost1.74-dev libboost-test1.74-dev
   libprotobuf-dev protobuf-compiler libpqxx-dev libhiredis-dev libssl-dev
   libspdlog-dev libfmt-dev prometheus-cpp-dev nlohmann-json3-dev libcli11-dev
-  libseccomp-dev
+  libseccomp-dev zlib1g-dev
   # servers that `sandhive up` embeds and the integration tests start
   postgresql-15 redis-server
   # used by the tests and the README examples
@@ -23,6 +23,12 @@ packages=(
   # programs the base sandbox template copies from the host
   python3 bash coreutils
 )
+# The end-to-end tests run the official e2b npm package (Node >= 20.18). A
+# machine with its own Node keeps it; otherwise Debian's is installed, and
+# the e2e test says so and skips if it is too old for the SDK.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  packages+=(nodejs npm)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

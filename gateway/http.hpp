@@ -15,6 +15,40 @@ namespace sbx::http {
 
 using header_list = std::vector<std::pair<std::string, std::string>>;
 
+/// A request body read piece by piece, for routes that stream it (uploads):
+/// the session reads the next piece from the socket only when asked, which
+/// is the back-pressure towards the client.
+class body_reader {
+public:
+  /// One piece: data, whether it was the last, or an error (the client went
+  /// away, a malformed chunk, a timeout). Runs on an I/O thread: hand the
+  /// data on, never block.
+  using read_fn
+    = std::function<void(std::string data, bool last, std::string error)>;
+
+  virtual ~body_reader() = default;
+
+  /// Reads the next piece; call again only after `fn` ran.
+  virtual void read(read_fn fn) = 0;
+};
+
+/// A response body produced over time, sent with chunked encoding: the
+/// session asks for the next piece only once the previous one is written,
+/// which is the back-pressure towards the producer.
+class body_source {
+public:
+  /// One piece of the body; `last` ends the response (and may carry data).
+  using deliver_fn = std::function<void(std::string data, bool last)>;
+
+  virtual ~body_source() = default;
+
+  /// Asks for the next piece. `fn` runs once, from any thread.
+  virtual void pull(deliver_fn fn) = 0;
+
+  /// The client went away (or a write failed) before the last piece.
+  virtual void cancel() = 0;
+};
+
 /// One request as the router sees it.
 struct request {
   std::string method;
@@ -30,6 +64,8 @@ struct request {
   std::string remote;
   /// Values of the route pattern's {placeholders}.
   std::map<std::string, std::string> params;
+  /// Set instead of `body` on routes that stream their request body.
+  std::shared_ptr<body_reader> reader;
 
   /// The first header called `name` (case-insensitive), or "".
   std::string header(std::string_view name) const;
@@ -43,6 +79,8 @@ struct response {
   unsigned status = 200;
   header_list headers;
   std::string body;
+  /// When set, the body comes from here (chunked) and `body` is ignored.
+  std::shared_ptr<body_source> stream;
 
   /// A JSON body with its content type.
   static response json(unsigned status, std::string body);

@@ -29,8 +29,14 @@ bool is_placeholder(const std::string& seg) {
 
 void router::add(std::string method, std::string pattern, handler fn) {
   auto segments = split(pattern);
-  routes_.push_back(
-    {std::move(method), std::move(pattern), std::move(segments), std::move(fn)});
+  routes_.push_back({std::move(method), std::move(pattern),
+                     std::move(segments), std::move(fn), false});
+}
+
+void router::add_streaming(std::string method, std::string pattern,
+                           handler fn) {
+  add(std::move(method), std::move(pattern), std::move(fn));
+  routes_.back().streams_body = true;
 }
 
 bool router::matches(const route& r, const std::vector<std::string>& path,
@@ -74,6 +80,7 @@ router::match router::find(request& req) const {
       result.fn = &r.fn;
       result.pattern = r.pattern;
       result.status = 0;
+      result.streams_body = r.streams_body;
       return result;
     }
     if (result.allow.find(r.method) == std::string::npos)
@@ -89,6 +96,10 @@ void router::dispatch(request& req, responder respond,
   auto m = find(req);
   if (pattern != nullptr)
     *pattern = m.pattern;
+  run(m, req, std::move(respond));
+}
+
+void router::run(const match& m, request& req, responder respond) const {
   if (m.fn != nullptr) {
     (*m.fn)(req, std::move(respond));
     return;

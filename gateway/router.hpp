@@ -22,10 +22,19 @@ public:
     /// wrong (`allow` then lists the methods that would work).
     unsigned status = 0;
     std::string allow;
+    /// The route reads its body through `request::reader`.
+    bool streams_body = false;
   };
 
   /// Adds a route; later routes never shadow earlier ones.
   void add(std::string method, std::string pattern, handler fn);
+
+  /// Adds a route that streams its request body (no body limit: the handler
+  /// bounds what it keeps).
+  void add_streaming(std::string method, std::string pattern, handler fn);
+
+  /// Runs the handler that `find` returned (or answers 404/405).
+  void run(const match& m, request& req, responder respond) const;
 
   /// Finds the route of `req` and fills `req.params`.
   match find(request& req) const;
@@ -40,6 +49,7 @@ private:
     std::string pattern;
     std::vector<std::string> segments;
     handler fn;
+    bool streams_body = false;
   };
 
   static bool matches(const route& r, const std::vector<std::string>& path,

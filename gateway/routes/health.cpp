@@ -5,8 +5,12 @@
 
 namespace sbx::routes {
 
-void add_health(http::router& r, bridge& b, supervisor_actor sup) {
-  r.add("GET", "/health", [](http::request&, http::responder respond) {
+void add_health(http::router& r, bridge& b, supervisor_actor sup,
+                http::handler for_sandbox) {
+  r.add("GET", "/health", [for_sandbox](http::request& req,
+                                        http::responder respond) {
+    if (for_sandbox && !req.header("E2b-Sandbox-Id").empty())
+      return for_sandbox(req, std::move(respond));
     respond(http::response::empty(204));
   });
   r.add("GET", "/ready", [&b, sup](http::request&, http::responder respond) {

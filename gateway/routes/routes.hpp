@@ -3,20 +3,57 @@
 #include "actors/interfaces.hpp"
 #include "gateway/router.hpp"
 
+#include <caf/actor_system.hpp>
+
+#include <string>
+
 namespace sbx {
 
+class api_auth;
+class backends;
 class bridge;
 class metrics;
+class sandbox_routes;
 
 /// The gateway's routes, one function per file in gateway/routes/.
 namespace routes {
 
 /// GET /health: 204 while the process runs. GET /ready: 200 when PostgreSQL
 /// and Redis answer, 503 with the reason otherwise.
-void add_health(http::router& r, bridge& b, supervisor_actor sup);
+/// With E2b-Sandbox-Id, /health is envd's and `for_sandbox` answers it.
+void add_health(http::router& r, bridge& b, supervisor_actor sup,
+                http::handler for_sandbox = {});
 
 /// GET /metrics: the process's metrics in Prometheus text format.
 void add_metrics(http::router& r, metrics& stats);
+
+/// What the E2B API routes work with.
+struct api_context {
+  caf::actor_system& sys;
+  sbx::bridge& bridge;
+  const sbx::backends& backends;
+  api_auth& auth;
+  sandbox_routes& sandboxes;
+  /// The envd version SDKs are told: the highest whose gated features
+  /// (shared/E2B-PROTOCOL.md §7.2) sandhive implements.
+  std::string envd_version = "0.6.4";
+  /// E2B's deprecated clientID, required by the schema.
+  std::string client_id = "sandhive";
+};
+
+/// The E2B control plane: /sandboxes, /v2/sandboxes, /templates, …
+void add_e2b_api(http::router& r, api_context& ctx);
+
+/// The E2B data plane's Connect services: /process.Process/*,
+/// /filesystem.Filesystem/*.
+void add_envd_api(http::router& r, api_context& ctx);
+
+/// The E2B data plane's files: GET and POST /files, signed URLs.
+void add_files(http::router& r, api_context& ctx);
+
+/// envd's GET /health for the sandbox of E2b-Sandbox-Id: 204 while it
+/// runs, 502 otherwise (the SDK's isRunning()).
+http::handler sandbox_health(api_context& ctx);
 
 } // namespace routes
 } // namespace sbx

@@ -8,6 +8,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include <csignal>
+
 #include <sys/prctl.h>
 #include <unistd.h>
 
@@ -21,6 +23,12 @@ int main(int argc, char** argv) {
       return 0;
     }
   }
+  // Ignored signals survive exec: a node started from a shell's background
+  // job ignores SIGINT and SIGQUIT, and every process in the sandbox would
+  // too (a PTY's Ctrl-C would do nothing). Start from the defaults.
+  for (int s = 1; s < NSIG; ++s)
+    if (s != SIGKILL && s != SIGSTOP)
+      ::signal(s, SIG_DFL);
   // Outside a sandbox (tests), make sure no child outlives us.
   if (::getpid() != 1)
     ::prctl(PR_SET_CHILD_SUBREAPER, 1);

@@ -228,6 +228,8 @@ caf::expected<std::string> ensure_base_template(const std::string& templates_dir
                  "/lib/terminfo/x/xterm-256color", "/lib/terminfo/d/dumb",
                  "/lib/terminfo/v/vt100"})
     b.copy(t, false);
+  // The locale the SDK's PTYs ask for (LANG=C.UTF-8).
+  b.copy("/usr/lib/locale/C.utf8", false);
   write_file(root / "etc/passwd",
              "root:x:0:0:root:/root:/bin/bash\n"
              "user:x:1000:1000:user:/home/user:/bin/bash\n"

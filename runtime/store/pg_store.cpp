@@ -4,6 +4,8 @@
 
 #include <pqxx/pqxx>
 
+#include <sstream>
+
 namespace sbx {
 
 namespace {
@@ -116,6 +118,38 @@ public:
     if (err)
       return err;
     return created;
+  }
+
+  caf::expected<api_key_record>
+  find_api_key(const std::string& hash) override {
+    api_key_record rec;
+    auto err = run([&](pqxx::connection& c) -> caf::error {
+      pqxx::nontransaction tx{c};
+      auto rows = tx.exec_params(
+        "SELECT k.id, k.team_id, t.slug, array_to_string(k.scopes, ' '), "
+        "k.revoked_at IS NOT NULL, "
+        "k.expires_at IS NOT NULL AND k.expires_at <= now() "
+        "FROM api_keys k JOIN teams t ON t.id = k.team_id "
+        "WHERE k.key_hash = $1 AND t.deleted_at IS NULL",
+        hash);
+      if (rows.empty())
+        return make_error(ec::unauthenticated, "invalid API key");
+      auto row = rows[0];
+      if (row[4].as<bool>())
+        return make_error(ec::unauthenticated, "the API key was revoked");
+      if (row[5].as<bool>())
+        return make_error(ec::unauthenticated, "the API key has expired");
+      rec.key_id = row[0].as<std::string>();
+      rec.team_id = row[1].as<std::string>();
+      rec.team_slug = row[2].as<std::string>();
+      std::istringstream scopes{row[3].as<std::string>()};
+      for (std::string s; scopes >> s;)
+        rec.scopes.push_back(s);
+      return caf::none;
+    });
+    if (err)
+      return err;
+    return rec;
   }
 
 private:

@@ -15,6 +15,14 @@
 
 namespace sbx {
 
+/// An API key as the store knows it (never the key itself).
+struct api_key_record {
+  std::string key_id;
+  std::string team_id;
+  std::string team_slug;
+  std::vector<std::string> scopes;
+};
+
 /// The system of record (PostgreSQL). Implementations block: call them only
 /// from a detached actor or a thread of their own. Every method returns an
 /// error value (ec::unavailable while the database is away) instead of
@@ -39,6 +47,11 @@ public:
   /// when it was created now and nothing when the team existed already.
   virtual caf::expected<std::optional<auth::api_key>>
   bootstrap(const key_sink& persist) = 0;
+
+  /// The live key with SHA-256 `hash`: ec::unauthenticated when no such key
+  /// exists, or it is revoked or expired.
+  virtual caf::expected<api_key_record> find_api_key(const std::string& hash)
+    = 0;
 };
 
 using store_ptr = std::unique_ptr<store>;

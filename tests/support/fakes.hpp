@@ -46,6 +46,16 @@ public:
     return std::optional<auth::api_key>{key};
   }
 
+  caf::expected<api_key_record>
+  find_api_key(const std::string& hash) override {
+    std::lock_guard<std::mutex> guard{mtx};
+    if (down)
+      return make_error(ec::unavailable, "PostgreSQL unavailable: fake");
+    if (hash != key_hash || key_hash.empty())
+      return make_error(ec::unauthenticated, "invalid API key");
+    return api_key_record{"key-1", "team-1", "default", {"*"}};
+  }
+
   std::mutex mtx;
   bool down = false;
   int pings = 0;

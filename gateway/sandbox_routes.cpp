@@ -1,0 +1,151 @@
+#include "gateway/sandbox_routes.hpp"
+
+#include "actors/error.hpp"
+#include "gateway/backends.hpp"
+#include "gateway/bridge.hpp"
+
+#include <caf/event_based_actor.hpp>
+#include <caf/send.hpp>
+
+#include <mutex>
+#include <unordered_map>
+
+namespace sbx {
+
+struct sandbox_routes::shared {
+  std::mutex mtx;
+  std::unordered_map<std::string, sandbox_route> routes;
+  /// Monitors every cached sandbox actor and forgets it when it goes down.
+  caf::actor janitor;
+
+  std::optional<sandbox_route> get(const std::string& id) {
+    std::lock_guard<std::mutex> guard{mtx};
+    auto i = routes.find(id);
+    if (i == routes.end())
+      return std::nullopt;
+    return i->second;
+  }
+};
+
+sandbox_routes::sandbox_routes(caf::actor_system& sys, bridge& b,
+                               const backends& be)
+  : shared_(std::make_shared<shared>()), bridge_(b), backends_(be) {
+  std::weak_ptr<shared> weak = shared_;
+  shared_->janitor = sys.spawn([weak](caf::event_based_actor* self) {
+    // Watched actor address → sandbox id.
+    auto watched
+      = std::make_shared<std::map<caf::actor_addr, std::string>>();
+    self->set_down_handler([weak, watched](caf::down_msg& msg) {
+      auto i = watched->find(msg.source);
+      if (i == watched->end())
+        return;
+      if (auto sh = weak.lock()) {
+        std::lock_guard<std::mutex> guard{sh->mtx};
+        auto r = sh->routes.find(i->second);
+        if (r != sh->routes.end() && r->second.handle.address() == msg.source)
+          sh->routes.erase(r);
+      }
+      watched->erase(i);
+    });
+    return caf::behavior{
+      [self, watched](atom::subscribe, const sandbox_actor& sb,
+                      const std::string& id) {
+        if (watched->emplace(sb.address(), id).second)
+          self->monitor(sb);
+      },
+    };
+  });
+}
+
+void sandbox_routes::stop() {
+  caf::anon_send_exit(shared_->janitor, caf::exit_reason::user_shutdown);
+  shared_->janitor = nullptr;
+  std::lock_guard<std::mutex> guard{shared_->mtx};
+  shared_->routes.clear();
+}
+
+void sandbox_routes::put(const sandbox_actor& handle,
+                         const sandbox_info& info) {
+  if (!handle || info.state == "killed")
+    return;
+  {
+    std::lock_guard<std::mutex> guard{shared_->mtx};
+    shared_->routes[info.id]
+      = sandbox_route{info.id, handle, info.team, info.access_token};
+  }
+  caf::anon_send(shared_->janitor, atom::subscribe_v, handle, info.id);
+}
+
+void sandbox_routes::forget(const std::string& id) {
+  std::lock_guard<std::mutex> guard{shared_->mtx};
+  shared_->routes.erase(id);
+}
+
+void sandbox_routes::find(const std::string& id, callback fn) {
+  if (auto r = shared_->get(id)) {
+    fn(std::move(*r));
+    return;
+  }
+  auto not_found = [id] {
+    return make_error(ec::not_found, "sandbox " + id + " not found");
+  };
+  bridge_.request(
+    backends_.node(),
+    [this, fn, not_found](const sandbox_actor& sb) {
+      if (!sb) {
+        fn(not_found());
+        return;
+      }
+      bridge_.request(
+        sb,
+        [this, sb, fn, not_found](const sandbox_info& info) {
+          // A warm sandbox that nobody claimed is nobody's.
+          if (info.state == "killed" || info.team.empty()) {
+            fn(not_found());
+            return;
+          }
+          put(sb, info);
+          fn(sandbox_route{info.id, sb, info.team, info.access_token});
+        },
+        [fn, not_found](const caf::error&) { fn(not_found()); },
+        atom::get_v);
+    },
+    [fn, not_found](const caf::error& err) {
+      fn(err == ec::not_found ? not_found() : caf::expected<sandbox_route>{err});
+    },
+    atom::get_v, id);
+}
+
+void sandbox_routes::find_if(std::function<bool(const sandbox_route&)> pred,
+                             callback fn) {
+  std::optional<sandbox_route> hit;
+  {
+    std::lock_guard<std::mutex> guard{shared_->mtx};
+    for (auto& [id, r] : shared_->routes)
+      if (pred(r)) {
+        hit = r;
+        break;
+      }
+  }
+  if (hit) {
+    fn(std::move(*hit));
+    return;
+  }
+  // Not cached (the gateway restarted, say): ask the node for all.
+  bridge_.request(
+    backends_.node(),
+    [this, pred, fn](const std::vector<sandbox_info>& infos) {
+      for (auto& info : infos) {
+        if (info.team.empty() || info.state == "killed")
+          continue;
+        if (pred(sandbox_route{info.id, {}, info.team, info.access_token})) {
+          find(info.id, fn);
+          return;
+        }
+      }
+      fn(make_error(ec::not_found, "no sandbox matches the signature"));
+    },
+    [fn](const caf::error& err) { fn(err); }, atom::list_v);
+}
+
+} // namespace sbx
