@@ -261,7 +261,7 @@ void create(api_context& ctx, http::request& req, http::responder respond,
         ctx.sandboxes.put(sb, info);
         respond(json_reply(201, sandbox_json(ctx, info)));
       },
-      [respond, tpl = r.template_id](const caf::error& err) {
+      [respond, tpl = sr.template_id](const caf::error& err) {
         if (err == ec::not_found)
           respond(http::response::error(
             404, "template '" + tpl + "' not found"));

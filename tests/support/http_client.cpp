@@ -84,6 +84,7 @@ http_reply raw_connection::read_response(std::chrono::milliseconds timeout) {
   r.status = static_cast<unsigned>(std::atoi(status_line.substr(9, 3).c_str()));
   size_t pos = line_end == std::string::npos ? head.size() : line_end + 2;
   size_t length = 0;
+  bool chunked = false;
   while (pos < head.size()) {
     auto next = head.find("\r\n", pos);
     if (next == std::string::npos)
@@ -97,8 +98,32 @@ http_reply raw_connection::read_response(std::chrono::milliseconds timeout) {
       r.headers.emplace_back(line.substr(0, colon), value);
       if (strcasecmp(line.substr(0, colon).c_str(), "Content-Length") == 0)
         length = std::stoul(value);
+      if (strcasecmp(line.substr(0, colon).c_str(), "Transfer-Encoding") == 0
+          && strcasecmp(value.c_str(), "chunked") == 0)
+        chunked = true;
     }
     pos = next + 2;
+  }
+  if (chunked) {
+    // size CRLF data CRLF … 0 CRLF CRLF (no trailers from our server)
+    for (;;) {
+      size_t eol;
+      while ((eol = buf_.find("\r\n")) == std::string::npos)
+        if (!fill(fd_, buf_, end)) {
+          r.error = "truncated chunk";
+          return r;
+        }
+      auto size = std::stoul(buf_.substr(0, eol), nullptr, 16);
+      while (buf_.size() < eol + 2 + size + 2)
+        if (!fill(fd_, buf_, end)) {
+          r.error = "truncated chunk";
+          return r;
+        }
+      r.body.append(buf_, eol + 2, size);
+      buf_.erase(0, eol + 2 + size + 2);
+      if (size == 0)
+        return r;
+    }
   }
   while (buf_.size() < length)
     if (!fill(fd_, buf_, end)) {
