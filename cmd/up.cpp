@@ -233,6 +233,7 @@ int run_up(const config& cfg) {
   routes::add_e2b_api(routes, api);
   routes::add_envd_api(routes, api);
   routes::add_files(routes, api);
+  routes::add_websockets(routes, api);
   http_server.start();
   lg->info("sandhive is up: http://{}:{} (E2B_API_URL and E2B_SANDBOX_URL)",
            cfg.listen_host, http_server.port());

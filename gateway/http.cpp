@@ -32,6 +32,16 @@ std::optional<std::string> request::query_param(std::string_view name) const {
   return std::nullopt;
 }
 
+bool is_websocket_upgrade(const request& req) {
+  auto has_token = [](std::string value, std::string_view token) {
+    for (auto& c : value)
+      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return value.find(token) != std::string::npos;
+  };
+  return req.method == "GET" && has_token(req.header("Upgrade"), "websocket")
+         && has_token(req.header("Connection"), "upgrade");
+}
+
 response response::json(unsigned status, std::string body) {
   return {status, {{"Content-Type", "application/json"}}, std::move(body)};
 }

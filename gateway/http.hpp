@@ -49,6 +49,34 @@ public:
   virtual void cancel() = 0;
 };
 
+/// Sends on an open WebSocket, from any thread. Messages go out in order;
+/// `written` runs once a message is on the wire (the back-pressure signal).
+class ws_channel {
+public:
+  virtual ~ws_channel() = default;
+
+  virtual void send(std::string data, bool binary,
+                    std::function<void()> written = {})
+    = 0;
+
+  /// Closes after the queued messages (normal closure, with a reason).
+  virtual void close(std::string reason) = 0;
+};
+
+/// The application side of a WebSocket. The session calls it on its strand
+/// and reads the next message only after `on_message` returns.
+class ws_handler {
+public:
+  virtual ~ws_handler() = default;
+
+  virtual void on_open(std::shared_ptr<ws_channel> channel) = 0;
+
+  virtual void on_message(std::string data, bool binary) = 0;
+
+  /// The socket closed (either side, or an error); called once.
+  virtual void on_close() = 0;
+};
+
 /// One request as the router sees it.
 struct request {
   std::string method;
@@ -81,6 +109,9 @@ struct response {
   std::string body;
   /// When set, the body comes from here (chunked) and `body` is ignored.
   std::shared_ptr<body_source> stream;
+  /// When set, the connection becomes a WebSocket served by this handler
+  /// (the request must be an upgrade); status and body are ignored.
+  std::shared_ptr<ws_handler> upgrade;
 
   /// A JSON body with its content type.
   static response json(unsigned status, std::string body);
@@ -111,6 +142,9 @@ private:
   struct state;
   std::shared_ptr<state> state_;
 };
+
+/// Whether the request asks to become a WebSocket.
+bool is_websocket_upgrade(const request& req);
 
 /// A route handler. It must not block: anything slow goes through the bridge
 /// and answers through the responder later.

@@ -1,5 +1,7 @@
 #include "gateway/http_session.hpp"
 
+#include "gateway/websocket_session.hpp"
+
 #include "runtime/log/log.hpp"
 #include "runtime/metrics/metrics.hpp"
 
@@ -180,6 +182,8 @@ http::responder http_session::make_responder() {
   return http::responder{[self = shared_from_this()](http::response res) {
     net::post(self->stream_.get_executor(),
               [self, res = std::move(res)]() mutable {
+                if (res.upgrade)
+                  return self->upgrade(std::move(res.upgrade));
                 self->drain([self, res = std::move(res)]() mutable {
                   if (res.stream)
                     self->send_stream(std::move(res));
@@ -230,6 +234,21 @@ void http_session::read_body(uint64_t request_no,
         fn(std::move(*buf), last, {});
       });
   });
+}
+
+void http_session::upgrade(std::shared_ptr<http::ws_handler> handler) {
+  if (!parser_ || !parser_->is_done()
+      || !websocket::is_upgrade(parser_->get()))
+    return send(http::response::error(
+      400, "this endpoint is a WebSocket: send an upgrade request"));
+  if (ctx_->stats != nullptr) {
+    auto secs = std::chrono::duration<double>(clock::now() - started_).count();
+    ctx_->stats->observe_http(route_, method_, 101, secs);
+  }
+  // The connection belongs to the WebSocket from here on.
+  std::make_shared<websocket_session>(std::move(stream_), parser_->release(),
+                                      std::move(handler))
+    ->run();
 }
 
 void http_session::drain(std::function<void()> next) {

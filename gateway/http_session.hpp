@@ -49,6 +49,8 @@ private:
   /// Reads what is left of a streamed request body (up to a limit), then
   /// runs `next`.
   void drain(std::function<void()> next);
+  /// Hands the connection to a WebSocket session.
+  void upgrade(std::shared_ptr<http::ws_handler> handler);
   void send(http::response res);
   void send_stream(http::response res);
   void pull_next();

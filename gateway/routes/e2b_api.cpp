@@ -33,7 +33,8 @@ int64_t now_ms() {
     .count();
 }
 
-/// RFC 3339 in UTC with milliseconds: "2026-11-22T10:00:00.123Z".
+} // namespace
+
 std::string rfc3339(int64_t ms) {
   auto secs = static_cast<time_t>(ms / 1000);
   std::tm tm{};
@@ -44,6 +45,8 @@ std::string rfc3339(int64_t ms) {
   std::snprintf(out, sizeof(out), "%s.%03dZ", buf, static_cast<int>(ms % 1000));
   return out;
 }
+
+namespace {
 
 std::string dump(const json& j) {
   return j.dump(-1, ' ', false, json::error_handler_t::replace);

@@ -51,6 +51,14 @@ void add_envd_api(http::router& r, api_context& ctx);
 /// The E2B data plane's files: GET and POST /files, signed URLs.
 void add_files(http::router& r, api_context& ctx);
 
+/// sandhive's WebSocket API: /v1/sandboxes/{id}/terminal (a PTY),
+/// /v1/sandboxes/{id}/events (lifecycle) and the short-lived tokens that
+/// open them without an API key header.
+void add_websockets(http::router& r, api_context& ctx);
+
+/// RFC 3339 in UTC with milliseconds: "2026-11-22T10:00:00.123Z".
+std::string rfc3339(int64_t unix_ms);
+
 /// envd's GET /health for the sandbox of E2b-Sandbox-Id: 204 while it
 /// runs, 502 otherwise (the SDK's isRunning()).
 http::handler sandbox_health(api_context& ctx);
