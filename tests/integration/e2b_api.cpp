@@ -18,6 +18,7 @@
 #include <pqxx/pqxx>
 
 #include <fstream>
+#include <thread>
 
 #include <unistd.h>
 
@@ -366,6 +367,61 @@ BOOST_FIXTURE_TEST_CASE(bad_data_plane_input_gets_a_clear_answer,
   BOOST_TEST(r.status == 401u);
   BOOST_TEST(r.body == R"({"code":401,"message":"signature is already expired"})");
   api("DELETE", "/sandboxes/" + id, key_a);
+}
+
+BOOST_FIXTURE_TEST_CASE(a_stalled_client_or_a_dying_sandbox_affects_only_itself,
+                        api_fixture) {
+  auto [a, token_a] = create();
+  auto [b, token_b] = create();
+  auto start = [&](const std::string& id, const std::string& token,
+                   const std::string& cmd) {
+    json body = {{"process", {{"cmd", "/bin/bash"}, {"args", {"-c", cmd}}}},
+                 {"stdin", false}};
+    auto env = envelope(0, body.dump());
+    return "POST /process.Process/Start HTTP/1.1\r\nHost: x\r\n"
+           "Content-Type: application/connect+json\r\nE2b-Sandbox-Id: "
+           + id + "\r\nX-Access-Token: " + token
+           + "\r\nContent-Length: " + std::to_string(env.size()) + "\r\n\r\n"
+           + env;
+  };
+  auto rss_kib = [&] {
+    std::ifstream in{"/proc/" + std::to_string(up->pid()) + "/status"};
+    for (std::string line; std::getline(in, line);)
+      if (line.rfind("VmRSS:", 0) == 0)
+        return std::stol(line.substr(6));
+    return 0L;
+  };
+  // A client that never reads a chatty process: the process is held back,
+  // so the gateway's memory does not grow with its output.
+  test::raw_connection stalled{port};
+  auto before = rss_kib();
+  stalled.send(start(a, token_a, "yes"));
+  std::this_thread::sleep_for(3s);
+  auto after = rss_kib();
+  BOOST_TEST(after - before < 64 * 1024, "RSS grew by " << (after - before)
+                                                         << " KiB");
+  // Meanwhile the other sandbox answers as usual.
+  auto t0 = std::chrono::steady_clock::now();
+  auto r = envd(b, token_b, "/process.Process/Start",
+                "application/connect+json",
+                envelope(0, R"({"process":{"cmd":"/bin/echo","args":["ok"]}})"));
+  BOOST_TEST(r.status == 200u);
+  BOOST_TEST(r.body.find("b2sK") != std::string::npos); // base64("ok\n")
+  BOOST_TEST((std::chrono::steady_clock::now() - t0 < 2s));
+  // A stream whose sandbox dies ends at once with an error, not a hang.
+  test::raw_connection waiting{port};
+  waiting.send(start(b, token_b, "sleep 60"));
+  std::this_thread::sleep_for(300ms);
+  BOOST_TEST(api("DELETE", "/sandboxes/" + b, key_a).status == 204u);
+  auto ended = waiting.read_response(10s);
+  BOOST_TEST(ended.error.empty(), ended.error);
+  BOOST_TEST(ended.status == 200u);
+  auto msgs = envelopes(ended.body);
+  BOOST_REQUIRE(!msgs.empty());
+  BOOST_TEST(msgs.back().first == 2);
+  BOOST_TEST(msgs.back().second.find("unavailable") != std::string::npos,
+             msgs.back().second);
+  BOOST_TEST(api("DELETE", "/sandboxes/" + a, key_a).status == 204u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
