@@ -2,7 +2,8 @@
 # E2B API latency, through the official e2b npm SDK (bench/e2b_sdk.mjs) and
 # over raw HTTP/1.1 without it (bench/e2b_raw.mjs): warm create, commands.run
 # ('true'), files.write + files.read of 1 KiB, kill; with same-run host
-# baselines (spawnSync of `bash -c true` and `/bin/true` from node).
+# baselines (spawnSync from node of `bash -c true`, `/bin/true` and
+# `chroot <base template> /bin/bash -l -c true`).
 #
 #   bench/e2b_api.sh [rounds] [iterations] [create-iterations]
 #
@@ -12,6 +13,11 @@
 # warm pool. A last phase restarts sandhive with --pool-size 0 and measures
 # cold creates (E2B_BENCH_COLD=0 skips it). Every loop stops after
 # E2B_BENCH_LOOP_BUDGET_MS (default 120 s) whatever its count.
+#
+# The sandbox that runs commands is killed seconds after its last command:
+# envd (2026-11-22) spins on epoll_wait(..., 0) once the Connect-Timeout-Ms
+# deadline of a finished process has passed (60 s for the SDK's default),
+# which would load the machine for everything measured after it.
 #
 # Needs root, node >= 20.18.1 and the SDK installed in tests/e2e
 # (cd tests/e2e && npm ci).
@@ -69,12 +75,14 @@ start() {
   export E2B_API_URL=http://127.0.0.1:$port E2B_SANDBOX_URL=http://127.0.0.1:$port
   E2B_API_KEY=$(head -n 1 "$data/api-key" | tr -d '[:space:]')
   export E2B_API_KEY
+  export E2B_BENCH_ROOTFS=$data/templates/base/rootfs
   # Let the pool fill before measuring.
   sleep 2
 }
 unset E2B_DOMAIN E2B_DEBUG E2B_ACCESS_TOKEN || true
 export E2B_BENCH_ITERS=$iters E2B_BENCH_CREATE_ITERS=$create_iters
 
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 start 4
 for r in $(seq "$rounds"); do
   for client in sdk raw; do
@@ -94,6 +102,7 @@ if [[ ${E2B_BENCH_COLD:-1} != 0 ]]; then
   stop
 fi
 
+printf "load average before %s, after %s (2 cores)\n" "$load_before" "$(cut -d' ' -f1-3 /proc/loadavg)"
 printf "rounds=%s, %s iterations (run, files, host spawn) and %s (create, kill) per round and client; sandhive --pool-size 4, creates paced %s ms apart\n" \
   "$rounds" "$iters" "$create_iters" "${E2B_BENCH_PACE_MS:-250}"
 node "$here/e2b_report.mjs" "$work"/*.json

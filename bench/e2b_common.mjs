@@ -3,7 +3,8 @@
 //
 // A result file is one JSON object:
 //   { "client": "sdk" | "raw", "samples": { "<op>": [ms, ...], ... },
-//     "notes": { "<op>": "..." } }
+//     "notes": { "<op>": "..." },
+//     "serverSide": { "<loop>": { "<route>": { "count": n, "sumMs": ms } } } }
 // bench/e2b_report.mjs pools the samples of several files (several rounds)
 // and prints p50/p99 per operation.
 
@@ -65,19 +66,27 @@ export async function timed(into, fn) {
 
 /**
  * Host baselines measured in the same process and run: spawnSync of
- * `bash -c true` and of `/bin/true`. (`bash -l -c true`, what commands.run
- * runs, is not a usable host baseline: this host's login profile alone takes
- * ~300 ms, while the sandbox's /etc/profile is three lines.)
+ * `bash -c true` and of `/bin/true`, and, when E2B_BENCH_ROOTFS names the
+ * base template's root, `chroot ROOTFS /bin/bash -l -c true`: the very
+ * program commands.run('true') runs (a login shell, with the template's
+ * /etc/profile and libraries) minus namespaces, cgroups, overlay, envd and
+ * HTTP. (`bash -l -c true` on the host itself is no baseline: this host's
+ * login profile takes ~300 ms.)
  */
 export async function hostSpawn(samples) {
-  const bash = (samples['host: spawnSync bash -c true'] = [])
-  const bare = (samples['host: spawnSync /bin/true'] = [])
-  for (let i = 0; i < cfg.warmup; i++) spawnSync('bash', ['-c', 'true'])
+  const cases = [
+    ['host: spawnSync bash -c true', 'bash', ['-c', 'true']],
+    ['host: spawnSync /bin/true', '/bin/true', []],
+  ]
+  const rootfs = process.env.E2B_BENCH_ROOTFS
+  if (rootfs) cases.push(['host: spawnSync chroot <template> bash -l -c true', 'chroot', [rootfs, '/bin/bash', '-l', '-c', 'true']])
+  for (const [name] of cases) samples[name] = []
+  for (let i = 0; i < cfg.warmup; i++) for (const [, cmd, args] of cases) spawnSync(cmd, args)
   await bounded('host spawn', cfg.iters, async () => {
-    for (const [cmd, args, into] of [['bash', ['-c', 'true'], bash], ['/bin/true', [], bare]]) {
+    for (const [name, cmd, args] of cases) {
       const t0 = performance.now()
       const r = spawnSync(cmd, args, { stdio: 'ignore' })
-      into.push(performance.now() - t0)
+      samples[name].push(performance.now() - t0)
       if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}`)
     }
   })
@@ -95,11 +104,46 @@ export function summary(xs) {
   return { n: s.length, p50: percentile(s, 50), p99: percentile(s, 99) }
 }
 
+/** Per route: [sum of seconds, count] of the gateway's own request timer. */
+async function serverTimer() {
+  const res = await fetch(new URL('/metrics', API_URL))
+  const out = {}
+  for (const line of (await res.text()).split('\n')) {
+    const m = /^sandhive_http_request_duration_seconds_(sum|count)\{route="([^"]*)"\} (\S+)$/.exec(line)
+    if (!m) continue
+    const e = (out[m[2]] ??= [0, 0])
+    e[m[1] === 'sum' ? 0 : 1] = Number(m[3])
+  }
+  return out
+}
+
+/**
+ * Server-side time of a loop: runs `fn`, then records, for each route the
+ * loop hit, how many requests the gateway timed and the mean time it took
+ * (from its arrival to the last byte written; sandhive's /metrics). Only
+ * this process talks to the server meanwhile, so the figures are the loop's.
+ */
+export const serverSide = {}
+export async function measured(op, fn) {
+  const before = await serverTimer()
+  const r = await fn()
+  const after = await serverTimer()
+  for (const [route, [sum, count]] of Object.entries(after)) {
+    const [s0, c0] = before[route] ?? [0, 0]
+    if (count > c0 && route !== '/metrics')
+      (serverSide[op] ??= {})[route] = { count: count - c0, sumMs: (sum - s0) * 1000 }
+  }
+  return r
+}
+
 /** Prints a short per-op summary on stderr and writes the result file. */
 export function finish(client, samples, notes = {}) {
   for (const [op, xs] of Object.entries(samples)) {
     const { n, p50, p99 } = summary(xs)
     console.error(`  ${client} ${op.padEnd(36)} n=${String(n).padStart(4)} p50 ${p50.toFixed(3)} ms  p99 ${p99.toFixed(3)} ms`)
   }
-  if (cfg.out) writeFileSync(cfg.out, JSON.stringify({ client, samples, notes }))
+  for (const [op, routes] of Object.entries(serverSide))
+    for (const [route, { count, sumMs }] of Object.entries(routes))
+      console.error(`  ${client} server side of ${op}: ${route} ${count} requests, mean ${(sumMs / count).toFixed(3)} ms`)
+  if (cfg.out) writeFileSync(cfg.out, JSON.stringify({ client, samples, notes, serverSide }))
 }

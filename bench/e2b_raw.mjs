@@ -12,7 +12,7 @@
 //   E2B_API_URL=... E2B_SANDBOX_URL=... E2B_API_KEY=... node bench/e2b_raw.mjs
 
 import http from 'node:http'
-import { bounded, cfg, checkEnv, finish, sleep, timed, API_KEY, API_URL, SANDBOX_URL } from './e2b_common.mjs'
+import { bounded, cfg, checkEnv, finish, measured, sleep, timed, API_KEY, API_URL, SANDBOX_URL } from './e2b_common.mjs'
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 4 })
 
@@ -137,61 +137,69 @@ async function main() {
   if (!cold) {
     const health = (samples['GET /health (gateway floor)'] = [])
     for (let i = 0; i < cfg.warmup; i++) await request(API_URL, 'GET', '/health')
-    await bounded('health', cfg.iters, async () => {
+    await measured('GET /health (gateway floor)', () => bounded('health', cfg.iters, async () => {
       expect(await timed(health, () => request(API_URL, 'GET', '/health')), 204, 'health')
-    })
+    }))
   }
 
-  const created = (samples[cold ? 'create (cold: --pool-size 0)' : 'create (warm pool)'] = [])
+  const createOp = cold ? 'create (cold: --pool-size 0)' : 'create (warm pool)'
+  const created = (samples[createOp] = [])
   const killed = (samples[cold ? 'kill (cold phase)' : 'kill'] = [])
   for (let i = 0; i < 2; i++) {
     await kill(await create())
     await sleep(cfg.paceMs)
   }
-  await bounded('create/kill', cfg.createIters, async () => {
+  await measured(createOp + ' + kill', () => bounded('create/kill', cfg.createIters, async () => {
     const sbx = await timed(created, create)
     live.add(sbx)
     await timed(killed, () => kill(sbx))
     live.delete(sbx)
     await sleep(cfg.paceMs)
-  })
+  }))
   if (cold) return finish('raw', samples)
 
   const sbx = await create()
   live.add(sbx)
   const info = (samples['GET /sandboxes/{id}'] = [])
-  const run = (samples["Start bash -l -c true (= commands.run('true'))"] = [])
+  const runOp = "Start bash -l -c true (= commands.run('true'))"
+  const run = (samples[runOp] = [])
   const bare = (samples['Start /bin/true (no shell)'] = [])
   for (let i = 0; i < cfg.warmup; i++) {
     await start(sbx, '/bin/bash', ['-l', '-c', 'true'])
     await start(sbx, '/bin/true', [])
     await api('GET', `/sandboxes/${sbx.id}`)
   }
-  await bounded('Start', cfg.iters, async () => {
+  await measured('GET /sandboxes/{id}', () => bounded('GET /sandboxes/{id}', cfg.iters, async () => {
     expect(await timed(info, () => api('GET', `/sandboxes/${sbx.id}`)), 200, 'get')
+  }))
+  await measured(runOp, () => bounded('Start bash', cfg.iters, async () => {
     const code = await timed(run, () => start(sbx, '/bin/bash', ['-l', '-c', 'true']))
     if (code !== 0) throw new Error(`exit code ${code}`)
+  }))
+  await measured('Start /bin/true (no shell)', () => bounded('Start /bin/true', cfg.iters, async () => {
     if ((await timed(bare, () => start(sbx, '/bin/true', []))) !== 0) throw new Error('/bin/true failed')
-  })
+  }))
 
   const wm = (samples['files.write 1 KiB (multipart)'] = [])
-  const wo = (samples['files.write 1 KiB (octet-stream)'] = [])
   const rd = (samples['files.read 1 KiB'] = [])
   const both = (samples['files.write + read 1 KiB'] = [])
+  const wo = (samples['files.write 1 KiB (octet-stream)'] = [])
   const path = '/tmp/bench-1k'
   for (let i = 0; i < cfg.warmup; i++) {
     await writeMultipart(sbx, path, KIB)
     await writeOctet(sbx, path, KIB)
     await readFile(sbx, path)
   }
-  await bounded('files', cfg.iters, async () => {
+  await measured('files.write + read 1 KiB', () => bounded('files', cfg.iters, async () => {
     const t0 = performance.now()
     await timed(wm, () => writeMultipart(sbx, path, KIB))
     const got = await timed(rd, () => readFile(sbx, path))
     both.push(performance.now() - t0)
     if (!got.equals(KIB)) throw new Error(`read back ${got.length} bytes that differ from what was written`)
+  }))
+  await measured('files.write 1 KiB (octet-stream)', () => bounded('files octet', cfg.iters, async () => {
     await timed(wo, () => writeOctet(sbx, path, KIB))
-  })
+  }))
 
   await kill(sbx)
   live.delete(sbx)

@@ -11,7 +11,7 @@
 
 import { dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import { bounded, cfg, checkEnv, finish, hostSpawn, sleep, timed } from './e2b_common.mjs'
+import { bounded, cfg, checkEnv, finish, hostSpawn, measured, sleep, timed } from './e2b_common.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const sdkPath = process.env.E2B_SDK_PATH || join(here, '../tests/e2e/node_modules/e2b/dist/index.mjs')
@@ -35,14 +35,14 @@ async function main() {
     await s.kill()
     await sleep(cfg.paceMs)
   }
-  await bounded('create/kill', cfg.createIters, async () => {
+  await measured(`${cold ? 'create (cold: --pool-size 0)' : 'create (warm pool)'} + kill`, () => bounded('create/kill', cfg.createIters, async () => {
     const sbx = await timed(create, () => Sandbox.create({ timeoutMs: 300_000 }))
     live.add(sbx)
     const ok = await timed(kill, () => sbx.kill())
     live.delete(sbx)
     if (ok !== true) throw new Error(`kill returned ${ok}`)
     await sleep(cfg.paceMs)
-  })
+  }))
   if (cold) return finish('sdk', samples)
 
   // commands.run and files on one sandbox.
@@ -50,10 +50,10 @@ async function main() {
   live.add(sbx)
   const run = (samples["commands.run('true')"] = [])
   for (let i = 0; i < cfg.warmup; i++) await sbx.commands.run('true')
-  await bounded('commands.run', cfg.iters, async () => {
+  await measured("commands.run('true')", () => bounded('commands.run', cfg.iters, async () => {
     const r = await timed(run, () => sbx.commands.run('true'))
     if (r.exitCode !== 0) throw new Error(`exit code ${r.exitCode}`)
-  })
+  }))
 
   const write = (samples['files.write 1 KiB'] = [])
   const read = (samples['files.read 1 KiB'] = [])
@@ -63,13 +63,13 @@ async function main() {
     await sbx.files.write(path, KIB)
     await sbx.files.read(path, { format: 'bytes' })
   }
-  await bounded('files', cfg.iters, async () => {
+  await measured('files.write + read 1 KiB', () => bounded('files', cfg.iters, async () => {
     const t0 = performance.now()
     await timed(write, () => sbx.files.write(path, KIB))
     const got = await timed(read, () => sbx.files.read(path, { format: 'bytes' }))
     both.push(performance.now() - t0)
     if (got.length !== KIB.length) throw new Error(`read ${got.length} bytes, wrote ${KIB.length}`)
-  })
+  }))
 
   await sbx.kill()
   live.delete(sbx)

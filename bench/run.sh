@@ -8,3 +8,13 @@ echo "== HTTP gateway baseline (bench/http_baseline.sh)"
 echo
 echo "== Sandbox runtime (build/bench/sandbox_bench)"
 "$here/../build/bench/sandbox_bench" --full
+echo
+echo "== E2B API throughput: GET /sandboxes/{id} vs nginx (bench/e2b_http.sh)"
+"$here/e2b_http.sh" "$@"
+echo
+echo "== E2B API latency through the e2b SDK and raw HTTP (bench/e2b_api.sh)"
+if [[ -r "$here/../tests/e2e/node_modules/e2b/dist/index.mjs" ]]; then
+  "$here/e2b_api.sh"
+else
+  echo "skipped: the e2b SDK is not installed (cd tests/e2e && npm ci)"
+fi

@@ -62,6 +62,15 @@ void stream_pipe::pull(deliver_fn fn) {
     }
     p = std::move(pieces_.front());
     pieces_.pop_front();
+    // What queued up meanwhile goes out in one write (a command's end event
+    // and the end of the stream, say).
+    while (!p.last && !pieces_.empty()
+           && p.data.size() + pieces_.front().data.size() <= coalesce_limit) {
+      p.data += pieces_.front().data;
+      p.ack_bytes += pieces_.front().ack_bytes;
+      p.last = pieces_.front().last;
+      pieces_.pop_front();
+    }
     taken = taken_;
     if (p.last)
       release();

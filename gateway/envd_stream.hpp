@@ -37,6 +37,9 @@ public:
   void cancel() override;
 
 private:
+  /// Largest piece made of several queued ones.
+  static constexpr size_t coalesce_limit = 256 * 1024;
+
   /// Drops the callbacks (with mtx_ held).
   void release();
 

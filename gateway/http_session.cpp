@@ -355,16 +355,21 @@ void http_session::pull_next() {
                                 finish);
       }
       auto buf = std::make_shared<std::string>(std::move(data));
-      net::async_write(
-        self->stream_, bhttp::make_chunk(net::buffer(*buf)),
-        [self, buf, last, finish](beast::error_code ec, std::size_t n) {
-          if (ec || !last) {
-            if (ec)
-              return finish(ec, n);
-            return self->pull_next();
-          }
-          net::async_write(self->stream_, bhttp::make_chunk_last(), finish);
-        });
+      if (last) // the last data and the end of the body in one write
+        return net::async_write(
+          self->stream_,
+          beast::buffers_cat(bhttp::make_chunk(net::buffer(*buf)),
+                             bhttp::make_chunk_last()),
+          [buf, finish](beast::error_code ec, std::size_t n) {
+            finish(ec, n);
+          });
+      net::async_write(self->stream_, bhttp::make_chunk(net::buffer(*buf)),
+                       [self, buf, finish](beast::error_code ec,
+                                           std::size_t n) {
+                         if (ec)
+                           return finish(ec, n);
+                         self->pull_next();
+                       });
     });
   });
 }

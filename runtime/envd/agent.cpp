@@ -152,7 +152,7 @@ int agent::run() {
     int timeout = -1;
     auto now = clock::now();
     for (auto& [pid, p] : procs_)
-      if (p.deadline && !p.timed_out) {
+      if (p.deadline && !p.timed_out && !p.ended) {
         auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                     *p.deadline - now)
                     .count();

@@ -6,6 +6,8 @@
 #include <nlohmann/json.hpp>
 
 #include <array>
+#include <cerrno>
+#include <cstring>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -13,6 +15,9 @@
 #include <sstream>
 #include <vector>
 
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 namespace sbx {
@@ -170,6 +175,33 @@ caf::expected<template_manifest> load_template(const std::string& dir) {
   }
 }
 
+namespace {
+
+/// Runs a program to completion, its output discarded.
+caf::error run_program(std::vector<std::string> argv) {
+  std::vector<char*> args;
+  for (auto& a : argv)
+    args.push_back(a.data());
+  args.push_back(nullptr);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+  pid_t pid = 0;
+  auto rc = ::posix_spawn(&pid, args[0], &fa, nullptr, args.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  if (rc != 0)
+    return make_error(ec::system_error, argv[0] + ": " + std::strerror(rc));
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR)
+    ;
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    return make_error(ec::system_error, argv[0] + " failed");
+  return caf::none;
+}
+
+} // namespace
+
 caf::expected<std::string> ensure_base_template(const std::string& templates_dir,
                                                 uint32_t root_uid) {
   auto dir = templates_dir + "/base";
@@ -247,6 +279,12 @@ caf::expected<std::string> ensure_base_template(const std::string& templates_dir
              "export LANG=${LANG:-C.UTF-8}\n"
              "[ -n \"$PS1\" ] && PS1='\\u@\\h:\\w\\$ '\n");
   write_file(root / "home/user/.profile", "");
+  // A library cache, so that every exec in a sandbox finds its libraries at
+  // once instead of searching a dozen directories for each.
+  b.copy("/etc/ld.so.conf", false);
+  b.copy("/etc/ld.so.conf.d", false);
+  if (auto err = run_program({"/sbin/ldconfig", "-r", root.string()}))
+    lg->warn("no library cache in base: {}", message_of(err));
   chown_tree(root, root_uid, root_uid);
   chown_tree(root / "home/user", root_uid + 1000, root_uid + 1000);
   fs::permissions(root / "tmp", fs::perms::all | fs::perms::sticky_bit);

@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <thread>
 
 using namespace sbx;
@@ -282,6 +283,32 @@ BOOST_AUTO_TEST_CASE(a_deadline_kills_the_process) {
   BOOST_TEST(end->status() == "signal: killed");
   BOOST_TEST(end->error() == "context deadline exceeded");
   BOOST_TEST((took < 3s));
+}
+
+BOOST_AUTO_TEST_CASE(a_deadline_after_the_exit_costs_nothing) {
+  // The SDK gives every command a 60 s deadline; one that passes after the
+  // process ended must not make envd poll in a loop.
+  envd.until_end(start({"/bin/true"}, false, 100));
+  auto cpu_ticks = [&] {
+    std::ifstream in{"/proc/" + std::to_string(envd.pid()) + "/stat"};
+    std::string stat{std::istreambuf_iterator<char>{in}, {}};
+    std::istringstream rest{stat.substr(stat.rfind(')') + 2)};
+    std::string field;
+    long utime = 0, stime = 0;
+    for (int i = 3; i <= 15 && rest >> field; ++i) {
+      if (i == 14)
+        utime = std::stol(field);
+      if (i == 15)
+        stime = std::stol(field);
+    }
+    return utime + stime;
+  };
+  std::this_thread::sleep_for(200ms); // the deadline passes
+  auto before = cpu_ticks();
+  std::this_thread::sleep_for(1s);
+  BOOST_TEST(cpu_ticks() - before <= 5, "envd used "
+                                          << (cpu_ticks() - before)
+                                          << " ticks of CPU while idle");
 }
 
 BOOST_AUTO_TEST_CASE(list_shows_running_processes_with_config_and_tag) {

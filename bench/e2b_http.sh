@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# E2B control plane throughput: requests/s and p99 latency of an
+# authenticated GET /sandboxes/{id} (X-API-KEY, a live sandbox: key check in
+# the gateway's cache, route lookup, one request to the sandbox actor, JSON
+# reply) next to nginx answering a static 200 with a body of the same size on
+# the same machine in the same run, and sandhive's GET /health for scale.
+#
+#   bench/e2b_http.sh [runs] [seconds-per-run] [connections]
+#
+# Runs alternate between the targets so that machine noise hits all alike;
+# the figures are medians over the runs, ratios are against nginx.
+set -euo pipefail
+runs=${1:-5}
+secs=${2:-5}
+conns=${3:-50}
+here=$(cd "$(dirname "$0")" && pwd)
+bin=${SANDHIVE_BINARY:-$here/../build/sandhive}
+if ! command -v wrk >/dev/null || ! command -v nginx >/dev/null; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk nginx-light >/dev/null
+fi
+
+work=$(mktemp -d /tmp/sbx-e2b-http-XXXXXX)
+# A private copy of the binaries: a rebuild of build/ meanwhile changes nothing.
+mkdir "$work/bin"
+cp "$bin" "$(dirname "$bin")/sandhive-envd" "$work/bin/"
+free_port() {
+  local p
+  while :; do
+    p=$(shuf -i 20000-60999 -n 1)
+    (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
+  done
+}
+sh_port=$(free_port)
+
+"$work/bin/sandhive" up --data-dir "$work/data" --listen "127.0.0.1:$sh_port" \
+  --log-level warn >"$work/sandhive.out" 2>"$work/sandhive.err" &
+sh_pid=$!
+ng_started=
+cleanup() {
+  kill "$sh_pid" 2>/dev/null || true
+  for _ in $(seq 200); do kill -0 "$sh_pid" 2>/dev/null || break; sleep 0.1; done
+  kill -9 "$sh_pid" 2>/dev/null || true
+  wait "$sh_pid" 2>/dev/null || true
+  [[ -z "$ng_started" ]] || nginx -c "$work/nginx.conf" -s stop 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+for _ in $(seq 150); do
+  curl -sf "http://127.0.0.1:$sh_port/ready" >/dev/null && break
+  sleep 0.2
+done
+key=$(head -n 1 "$work/data/api-key" | tr -d '[:space:]')
+# One live sandbox for the whole run (an hour's lifetime; no command is ever
+# run in it).
+id=$(curl -sf -X POST "http://127.0.0.1:$sh_port/v2/sandboxes" -H "X-API-KEY: $key" \
+  -H 'Content-Type: application/json' -d '{"templateID":"base","timeout":3600}' |
+  sed -n 's/.*"sandboxID":"\([^"]*\)".*/\1/p')
+[[ -n "$id" ]] || { echo "could not create a sandbox" >&2; exit 1; }
+detail=$(curl -sf "http://127.0.0.1:$sh_port/sandboxes/$id" -H "X-API-KEY: $key")
+
+# nginx serves the same JSON document sandhive returns (same body size). Its
+# port is picked now that sandhive's embedded PostgreSQL and Redis have theirs.
+ng_port=$(free_port)
+cat > "$work/nginx.conf" <<NGINX
+worker_processes 2;
+pid $work/nginx.pid;
+error_log $work/nginx.err;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  server {
+    listen 127.0.0.1:$ng_port;
+    location / { default_type application/json; return 200 '$detail'; }
+  }
+}
+NGINX
+nginx -c "$work/nginx.conf"
+ng_started=1
+
+# One wrk run: prints "<requests/s> <p99 in ms> <non-2xx responses>".
+measure() {
+  wrk -t2 -c"$conns" -d"${secs}s" --latency "$@" | awk '
+    function ms(x) {
+      if (x ~ /us$/) return substr(x, 1, length(x) - 2) / 1000
+      if (x ~ /ms$/) return substr(x, 1, length(x) - 2) + 0
+      if (x ~ /s$/)  return substr(x, 1, length(x) - 1) * 1000
+      return x
+    }
+    /Requests\/sec/       { rps = $2 }
+    $1 == "99%"           { p99 = ms($2) }
+    /Non-2xx or 3xx/      { bad = $NF }
+    END { printf "%d %.3f %d\n", rps, p99, bad }'
+}
+
+median() { sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+
+declare -A rps p99 bad
+targets=(nginx get health)
+declare -A url=(
+  [nginx]="http://127.0.0.1:$ng_port/sandboxes/$id"
+  [get]="http://127.0.0.1:$sh_port/sandboxes/$id"
+  [health]="http://127.0.0.1:$sh_port/health"
+)
+for t in "${targets[@]}"; do rps[$t]=""; p99[$t]=""; bad[$t]=0; done
+for _ in $(seq "$runs"); do
+  for t in "${targets[@]}"; do
+    # Every target gets the key header; only GET /sandboxes/{id} looks at it.
+    read -r x y z < <(measure -H "X-API-KEY: $key" "${url[$t]}")
+    rps[$t]+="$x"$'\n'
+    p99[$t]+="$y"$'\n'
+    bad[$t]=$(( ${bad[$t]} + z ))
+  done
+done
+
+base=$(printf "%s" "${rps[nginx]}" | median)
+printf "runs=%s x %ss, %s connections, wrk -t2; medians; body %s bytes\n" "$runs" "$secs" "$conns" "${#detail}"
+printf "%-40s %12s %10s %10s %8s\n" "target" "requests/s" "p99 ms" "vs nginx" "non-2xx"
+for t in "${targets[@]}"; do
+  m=$(printf "%s" "${rps[$t]}" | median)
+  l=$(printf "%s" "${p99[$t]}" | median)
+  case $t in
+    nginx) name="nginx static 200 (same JSON body)" ;;
+    get) name="sandhive GET /sandboxes/{id} (X-API-KEY)" ;;
+    health) name="sandhive GET /health" ;;
+  esac
+  printf "%-40s %12s %10s %9.0f%% %8s\n" "$name" "$m" "$l" "$(awk -v a="$m" -v b="$base" 'BEGIN { print 100 * a / b }')" "${bad[$t]}"
+done
+m=$(printf "%s" "${rps[get]}" | median)
+awk -v a="$m" -v b="$base" 'BEGIN { r = 100 * a / b; printf "target: GET /sandboxes/{id} >= 40%% of nginx: %.0f%%, %s\n", r, (r >= 40 ? "met" : "NOT met") }'
