@@ -85,6 +85,9 @@ using sandbox_actor = caf::typed_actor<
                                                               envd_reply>,
   /// Sends lifecycle events to the subscriber.
   caf::reacts_to<atom::subscribe, caf::actor>,
+  /// Sends (update, sandbox_info) to the watcher now and after every change
+  /// (state, timeout, claim), so that a cache of it stays current.
+  caf::reacts_to<atom::watch, caf::actor>,
   /// Internal: a message from envd (via the node's envd hub).
   caf::reacts_to<atom::envd, envd_reply>,
   /// Internal: envd's socket closed.

@@ -134,13 +134,16 @@ struct sandbox_info {
   std::string access_token;
   /// Why it ended, once killed.
   std::string end_reason;
+  /// Grows with every change, so that a cache keeps the newest.
+  uint64_t revision = 0;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, sandbox_info& x) {
   return f(caf::meta::type_name("sbx.sandbox_info"), x.id, x.template_id,
            x.team, x.state, x.metadata, x.vcpu, x.memory_mb, x.disk_mb,
-           x.started_at_ms, x.end_at_ms, x.access_token, x.end_reason);
+           x.started_at_ms, x.end_at_ms, x.access_token, x.end_reason,
+           x.revision);
 }
 
 /// Resource use of a sandbox, from its cgroup and writable layer.

@@ -74,6 +74,13 @@ void sandbox_impl::emit(const std::string& reason) {
   sandbox_event ev{info_.id, info_.state, reason, now_ms()};
   for (auto& s : subscribers_)
     caf::anon_send(s, atom::event_v, ev);
+  publish();
+}
+
+void sandbox_impl::publish() {
+  ++info_.revision;
+  for (auto& w : watchers_)
+    caf::anon_send(w, atom::update_v, info_);
 }
 
 // -- envd ---------------------------------------------------------------------
@@ -251,6 +258,7 @@ void sandbox_impl::rearm_timeout() {
 void sandbox_impl::set_timeout(int64_t ms) {
   end_at_ms_ = ms > 0 ? now_ms() + ms : 0;
   info_.end_at_ms = end_at_ms_;
+  publish();
   if (ms > 0)
     delayed_send(this, std::chrono::milliseconds{ms}, atom::tick_v);
 }
@@ -401,11 +409,12 @@ sandbox_impl::behavior_type sandbox_impl::make_behavior() {
         ++i;
       }
     }
+    auto gone = [&](const caf::actor& a) { return a.address() == msg.source; };
     subscribers_.erase(std::remove_if(subscribers_.begin(), subscribers_.end(),
-                                      [&](const caf::actor& a) {
-                                        return a.address() == msg.source;
-                                      }),
+                                      gone),
                        subscribers_.end());
+    watchers_.erase(std::remove_if(watchers_.begin(), watchers_.end(), gone),
+                    watchers_.end());
   });
   request(cfg_.worker, driver_timeout, atom::create_v, cfg_.spec)
     .then(
@@ -599,6 +608,11 @@ sandbox_impl::behavior_type sandbox_impl::make_behavior() {
     [this](atom::subscribe, caf::actor sub) {
       monitor(sub);
       subscribers_.push_back(std::move(sub));
+    },
+    [this](atom::watch, caf::actor w) {
+      monitor(w);
+      caf::anon_send(w, atom::update_v, info_);
+      watchers_.push_back(std::move(w));
     },
     [this](atom::envd, const envd_reply& reply) {
       on_envd(reply);

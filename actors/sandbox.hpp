@@ -95,6 +95,8 @@ private:
   void set_timeout(int64_t ms);
   void rearm_timeout();
   void emit(const std::string& reason = "");
+  /// Sends the current info to every watcher.
+  void publish();
   /// Runs `f` now, or once the sandbox is stable again.
   void when_stable(std::function<void()> f);
   caf::error not_running() const;
@@ -134,6 +136,7 @@ private:
     std::pair<caf::typed_response_promise<uint64_t, envd_reply>, uint64_t>>
     blocked_writes_;
   std::vector<caf::actor> subscribers_;
+  std::vector<caf::actor> watchers_;
   std::function<void()> on_hello_;
   /// Replies to requests the actor made of envd itself (Init).
   std::map<uint64_t, std::function<void(const sandhive::envd::FromEnvd&)>>

@@ -45,10 +45,16 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-for _ in $(seq 150); do
-  curl -sf "http://127.0.0.1:$sh_port/ready" >/dev/null && break
+ready=
+for _ in $(seq 300); do
+  curl -sf "http://127.0.0.1:$sh_port/ready" >/dev/null && { ready=1; break; }
   sleep 0.2
 done
+if [[ -z "$ready" ]]; then
+  echo "sandhive did not become ready in 60 s:" >&2
+  tail -n 20 "$work/sandhive.err" >&2
+  exit 1
+fi
 key=$(head -n 1 "$work/data/api-key" | tr -d '[:space:]')
 # One live sandbox for the whole run (an hour's lifetime; no command is ever
 # run in it).

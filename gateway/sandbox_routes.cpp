@@ -18,6 +18,35 @@ struct sandbox_routes::shared {
   /// Monitors every cached sandbox actor and forgets it when it goes down.
   caf::actor janitor;
 
+  /// Stores a newer info; returns whether the sandbox is new to the cache.
+  /// Without a handle (an update the sandbox published) only a cached
+  /// sandbox is updated.
+  bool update(const sandbox_info& info, const sandbox_actor& handle) {
+    std::lock_guard<std::mutex> guard{mtx};
+    auto i = routes.find(info.id);
+    if (info.state == "killed") {
+      if (i != routes.end())
+        routes.erase(i);
+      return false;
+    }
+    if (i == routes.end()) {
+      if (!handle)
+        return false;
+      routes.emplace(info.id,
+                     sandbox_route{info.id, handle, info.team,
+                                   info.access_token,
+                                   std::make_shared<const sandbox_info>(info)});
+      return true;
+    }
+    auto& r = i->second;
+    if (r.info && r.info->revision > info.revision)
+      return false;
+    r.team = info.team;
+    r.access_token = info.access_token;
+    r.info = std::make_shared<const sandbox_info>(info);
+    return false;
+  }
+
   std::optional<sandbox_route> get(const std::string& id) {
     std::lock_guard<std::mutex> guard{mtx};
     auto i = routes.find(id);
@@ -50,8 +79,14 @@ sandbox_routes::sandbox_routes(caf::actor_system& sys, bridge& b,
     return caf::behavior{
       [self, watched](atom::subscribe, const sandbox_actor& sb,
                       const std::string& id) {
-        if (watched->emplace(sb.address(), id).second)
-          self->monitor(sb);
+        if (!watched->emplace(sb.address(), id).second)
+          return;
+        self->monitor(sb);
+        caf::anon_send(sb, atom::watch_v, caf::actor_cast<caf::actor>(self));
+      },
+      [weak](atom::update, const sandbox_info& info) {
+        if (auto sh = weak.lock())
+          sh->update(info, {});
       },
     };
   });
@@ -66,14 +101,10 @@ void sandbox_routes::stop() {
 
 void sandbox_routes::put(const sandbox_actor& handle,
                          const sandbox_info& info) {
-  if (!handle || info.state == "killed")
+  if (!handle)
     return;
-  {
-    std::lock_guard<std::mutex> guard{shared_->mtx};
-    shared_->routes[info.id]
-      = sandbox_route{info.id, handle, info.team, info.access_token};
-  }
-  caf::anon_send(shared_->janitor, atom::subscribe_v, handle, info.id);
+  if (shared_->update(info, handle))
+    caf::anon_send(shared_->janitor, atom::subscribe_v, handle, info.id);
 }
 
 void sandbox_routes::forget(const std::string& id) {
@@ -105,7 +136,8 @@ void sandbox_routes::find(const std::string& id, callback fn) {
             return;
           }
           put(sb, info);
-          fn(sandbox_route{info.id, sb, info.team, info.access_token});
+          fn(sandbox_route{info.id, sb, info.team, info.access_token,
+                           std::make_shared<const sandbox_info>(info)});
         },
         [fn, not_found](const caf::error&) { fn(not_found()); },
         atom::get_v);
@@ -138,7 +170,8 @@ void sandbox_routes::find_if(std::function<bool(const sandbox_route&)> pred,
       for (auto& info : infos) {
         if (info.team.empty() || info.state == "killed")
           continue;
-        if (pred(sandbox_route{info.id, {}, info.team, info.access_token})) {
+        if (pred(sandbox_route{info.id, {}, info.team, info.access_token,
+                               nullptr})) {
           find(info.id, fn);
           return;
         }

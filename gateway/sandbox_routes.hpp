@@ -22,11 +22,16 @@ struct sandbox_route {
   std::string team;
   /// The envd access token (empty: the sandbox is not secured).
   std::string access_token;
+  /// The sandbox as last published by its actor (kept current by its
+  /// updates); null until the first one arrives.
+  std::shared_ptr<const sandbox_info> info;
 };
 
 /// The gateway's cache of sandbox routes: filled when a sandbox is created
 /// or first asked for, read by every data-plane request without an actor
 /// round trip, and emptied of a sandbox as soon as its actor goes down.
+/// Each cached sandbox sends its info after every change (state, timeout),
+/// so reads of it need no round trip either.
 class sandbox_routes {
 public:
   using callback = std::function<void(caf::expected<sandbox_route>)>;
@@ -37,7 +42,8 @@ public:
   /// system shuts down.
   void stop();
 
-  /// Remembers a sandbox that was just created, connected or looked up.
+  /// Remembers a sandbox that was just created, connected or looked up, or
+  /// a newer info of it (an older revision is ignored).
   void put(const sandbox_actor& handle, const sandbox_info& info);
 
   /// Runs `fn` with the route of sandbox `id`, from the cache or else from

@@ -398,7 +398,8 @@ void connect_to(api_context& ctx, http::request& req, http::responder respond,
                         const sandbox_info& info) {
           // Connecting never shortens a sandbox's life.
           auto wanted = now_ms() + timeout * 1000;
-          auto reply = [&ctx, respond, was_paused](const sandbox_info& x) {
+          auto reply = [&ctx, respond, was_paused, sb](const sandbox_info& x) {
+            ctx.sandboxes.put(sb, x);
             respond(json_reply(was_paused ? 201 : 200, sandbox_json(ctx, x)));
           };
           if (info.end_at_ms >= wanted)
@@ -442,6 +443,9 @@ void add_e2b_api(http::router& r, api_context& ctx) {
           with_sandbox(ctx, req, respond, [&ctx, respond](
                                             const api_key_info&,
                                             const sandbox_route& r) {
+            // The cache is kept current by the sandbox's own updates.
+            if (r.info)
+              return respond(json_reply(200, detail_json(ctx, *r.info)));
             ctx.bridge.request(
               r.handle,
               [&ctx, respond](const sandbox_info& info) {
@@ -483,7 +487,8 @@ void add_e2b_api(http::router& r, api_context& ctx) {
                                             const sandbox_route& r) {
             ctx.bridge.request(
               r.handle,
-              [respond](const sandbox_info&) {
+              [&ctx, respond, sb = r.handle](const sandbox_info& info) {
+                ctx.sandboxes.put(sb, info); // read your own writes
                 respond(http::response::empty(204));
               },
               fail_with(respond), atom::timeout_v, timeout * 1000);
@@ -514,7 +519,8 @@ void add_e2b_api(http::router& r, api_context& ctx) {
                   return respond(http::response::empty(204));
                 ctx.bridge.request(
                   sb,
-                  [respond](const sandbox_info&) {
+                  [&ctx, respond, sb](const sandbox_info& x) {
+                    ctx.sandboxes.put(sb, x);
                     respond(http::response::empty(204));
                   },
                   fail_with(respond), atom::timeout_v, duration * 1000);
@@ -535,7 +541,8 @@ void add_e2b_api(http::router& r, api_context& ctx) {
                                             const sandbox_route& r) {
             ctx.bridge.request(
               r.handle,
-              [respond](const sandbox_info&) {
+              [&ctx, respond, sb = r.handle](const sandbox_info& info) {
+                ctx.sandboxes.put(sb, info);
                 respond(http::response::empty(204));
               },
               fail_with(respond), atom::pause_v, memory);
@@ -565,7 +572,8 @@ void add_e2b_api(http::router& r, api_context& ctx) {
                   [&ctx, respond, timeout, sb](const sandbox_info&) {
                     ctx.bridge.request(
                       sb,
-                      [&ctx, respond](const sandbox_info& x) {
+                      [&ctx, respond, sb](const sandbox_info& x) {
+                        ctx.sandboxes.put(sb, x);
                         respond(json_reply(201, sandbox_json(ctx, x)));
                       },
                       fail_with(respond), atom::timeout_v, timeout * 1000);
