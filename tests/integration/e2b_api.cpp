@@ -424,4 +424,46 @@ BOOST_FIXTURE_TEST_CASE(a_stalled_client_or_a_dying_sandbox_affects_only_itself,
   BOOST_TEST(api("DELETE", "/sandboxes/" + a, key_a).status == 204u);
 }
 
+BOOST_FIXTURE_TEST_CASE(polling_watchers_collect_events_between_polls,
+                        api_fixture) {
+  // What the Python SDK's synchronous watch_dir does.
+  auto [id, token] = create();
+  auto r = envd(id, token, "/filesystem.Filesystem/CreateWatcher",
+                "application/json", R"({"path":"/home/user"})");
+  BOOST_REQUIRE_MESSAGE(r.status == 200u, r.body);
+  auto watcher = json::parse(r.body)["watcherId"].get<std::string>();
+  BOOST_REQUIRE(!watcher.empty());
+  r = test::http_request(port, "POST", "/files?path=%2Fhome%2Fuser%2Fw.txt",
+                         "x", {{"E2b-Sandbox-Id", id},
+                               {"X-Access-Token", token},
+                               {"Content-Type", "application/octet-stream"}});
+  BOOST_REQUIRE_EQUAL(r.status, 200u);
+  std::string seen;
+  BOOST_TEST(eventually(
+    [&] {
+      auto ev = envd(id, token, "/filesystem.Filesystem/GetWatcherEvents",
+                     "application/json",
+                     json{{"watcherId", watcher}}.dump());
+      seen += ev.body;
+      return seen.find("w.txt") != std::string::npos
+             && seen.find("EVENT_TYPE_CREATE") != std::string::npos;
+    },
+    10s),
+    seen);
+  // A watcher belongs to its sandbox.
+  auto [other, other_token] = create();
+  r = envd(other, other_token, "/filesystem.Filesystem/GetWatcherEvents",
+           "application/json", json{{"watcherId", watcher}}.dump());
+  BOOST_TEST(r.status == 404u);
+  r = envd(id, token, "/filesystem.Filesystem/RemoveWatcher",
+           "application/json", json{{"watcherId", watcher}}.dump());
+  BOOST_TEST(r.status == 200u);
+  r = envd(id, token, "/filesystem.Filesystem/GetWatcherEvents",
+           "application/json", json{{"watcherId", watcher}}.dump());
+  BOOST_TEST(r.status == 404u);
+  BOOST_TEST(json::parse(r.body)["code"] == "not_found");
+  api("DELETE", "/sandboxes/" + id, key_a);
+  api("DELETE", "/sandboxes/" + other, key_a);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
