@@ -18,3 +18,6 @@ if [[ -r "$here/../tests/e2e/node_modules/e2b/dist/index.mjs" ]]; then
 else
   echo "skipped: the e2b SDK is not installed (cd tests/e2e && npm ci)"
 fi
+echo
+echo "== Placement decisions (build/bench/placement_bench)"
+"$here/../build/bench/placement_bench"
