@@ -41,6 +41,11 @@ void stream_pipe::release() {
   cancelled_ = nullptr;
 }
 
+void stream_pipe::abort() {
+  failed_ = true;
+  push({}, 0, true);
+}
+
 void stream_pipe::on_taken(std::function<void(uint64_t)> f) {
   std::lock_guard<std::mutex> guard{mtx_};
   taken_ = std::move(f);
@@ -143,7 +148,10 @@ void finish(caf::event_based_actor* self, stream_state& st,
     return;
   st.ended = true;
   answer(st);
-  st.pipe->push(st.spec.end(err), 0, true);
+  if (err != nullptr && st.spec.abort_on_error)
+    st.pipe->abort();
+  else
+    st.pipe->push(st.spec.end(err), 0, true);
   self->quit();
 }
 

@@ -7,6 +7,7 @@
 
 #include <caf/actor_system.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <deque>
 #include <functional>
@@ -32,6 +33,13 @@ public:
   /// Called once if the client goes away before the end.
   void on_cancel(std::function<void()> f);
 
+  /// Ends the body as broken off (see `body_source::failed`).
+  void abort();
+
+  bool failed() const override {
+    return failed_.load();
+  }
+
   void pull(deliver_fn fn) override;
 
   void cancel() override;
@@ -56,6 +64,7 @@ private:
   std::function<void()> cancelled_;
   bool ended_ = false;
   bool canceled_ = false;
+  std::atomic<bool> failed_{false};
 };
 
 /// How one streamed envd call turns into an HTTP response.
@@ -71,6 +80,9 @@ struct stream_spec {
   std::function<std::string(const sandhive::envd::FromEnvd&)> piece;
   /// The last bytes of the body: after `done` (no error) or an error.
   std::function<std::string(const sandhive::envd::Error* err)> end;
+  /// An error after the head breaks the body off instead of ending it
+  /// (a download has no way to report an error in band).
+  bool abort_on_error = false;
   /// The error response when `wait_first` and envd's first message fails.
   std::function<http::response(const sandhive::envd::Error& err)> fail;
   /// Sent after `keepalive_every` without other output ("" for none).

@@ -47,6 +47,14 @@ public:
 
   /// The client went away (or a write failed) before the last piece.
   virtual void cancel() = 0;
+
+  /// Whether the body broke off (its producer failed after the head was
+  /// sent). Asked at the last piece: the session then closes the
+  /// connection without the chunked terminator, so that the client sees a
+  /// truncated body as an error instead of a complete one.
+  virtual bool failed() const {
+    return false;
+  }
 };
 
 /// Sends on an open WebSocket, from any thread. Messages go out in order;

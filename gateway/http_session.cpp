@@ -348,6 +348,13 @@ void http_session::pull_next() {
         self->on_write(!self->keep_alive_ || ec, ec, n);
       };
       self->stream_.expires_after(self->ctx_->opts.idle_timeout);
+      if (last && self->source_->failed()) {
+        // No terminator: the client must not take a broken body for whole.
+        beast::error_code ignored;
+        self->stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+        self->stream_.close();
+        return self->on_write(true, net::error::connection_aborted, 0);
+      }
       if (data.empty()) {
         if (!last)
           return self->pull_next();

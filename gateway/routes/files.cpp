@@ -162,6 +162,7 @@ void download(api_context& ctx, const http::request& req,
     return m.has_data() ? m.data() : std::string{};
   };
   spec.end = [](const sandhive::envd::Error*) { return std::string{}; };
+  spec.abort_on_error = true;
   spec.fail = [](const sandhive::envd::Error& e) { return envd_error(e); };
   start_envd_stream(ctx.sys, route.handle, std::move(spec), respond);
 }

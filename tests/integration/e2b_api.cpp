@@ -466,4 +466,24 @@ BOOST_FIXTURE_TEST_CASE(polling_watchers_collect_events_between_polls,
   api("DELETE", "/sandboxes/" + other, key_a);
 }
 
+BOOST_FIXTURE_TEST_CASE(a_download_cut_short_is_not_a_whole_file, api_fixture) {
+  auto [id, token] = create();
+  auto r = envd(id, token, "/process.Process/Start", "application/connect+json",
+                envelope(0, R"({"process":{"cmd":"/bin/sh","args":["-c",)"
+                            R"("head -c 200000000 /dev/zero > /tmp/big"]}})"));
+  BOOST_REQUIRE_EQUAL(r.status, 200u);
+  test::raw_connection dl{port};
+  dl.send("GET /files?path=%2Ftmp%2Fbig HTTP/1.1\r\nHost: x\r\nE2b-Sandbox-Id: "
+          + id + "\r\nX-Access-Token: " + token + "\r\n\r\n");
+  std::this_thread::sleep_for(500ms); // the download has begun, unread
+  BOOST_TEST(api("DELETE", "/sandboxes/" + id, key_a).status == 204u);
+  auto got = dl.read_response(30s);
+  BOOST_TEST(got.status == 200u);
+  // The connection ends without the chunked terminator: a client sees an
+  // error, not a shorter file.
+  BOOST_TEST(!got.error.empty(), "a body of " << got.body.size()
+                                               << " bytes looked complete");
+  BOOST_TEST(got.body.size() < 200000000u);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
