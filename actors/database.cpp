@@ -1,6 +1,7 @@
 #include "actors/database.hpp"
 
 #include "actors/error.hpp"
+#include "runtime/log/log.hpp"
 #include "runtime/metrics/metrics.hpp"
 
 namespace sbx {
@@ -28,6 +29,19 @@ database(database_actor::stateful_pointer<database_state> self,
       }
       return api_key_info{rec->key_id, rec->team_id, rec->team_slug,
                           rec->scopes};
+    },
+    [self](atom::put, const sandbox_info& info, const std::string& node) {
+      sandbox_record rec{info.id,        info.team,      info.template_id,
+                         node,           info.metadata,  info.vcpu,
+                         info.memory_mb, info.disk_mb,   info.state,
+                         info.started_at_ms, info.end_reason};
+      if (auto err = self->state.db->record_sandbox(rec)) {
+        // Lost records are a gap in history, not an outage: log and go on.
+        log::get("database")->warn("cannot record sandbox {}: {}", info.id,
+                                   message_of(err));
+        if (self->state.stats)
+          self->state.stats->count_backend_error("postgres");
+      }
     },
   };
 }

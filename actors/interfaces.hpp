@@ -21,7 +21,9 @@ using database_actor = caf::typed_actor<
   caf::replies_to<atom::ping>::with<atom::ok_atom>,
   /// Finds the live API key with this SHA-256 (hex); unauthenticated when
   /// unknown, revoked or expired.
-  caf::replies_to<atom::key, std::string>::with<api_key_info>>;
+  caf::replies_to<atom::key, std::string>::with<api_key_info>,
+  /// Records a sandbox's state, on this node, in the sandboxes table.
+  caf::reacts_to<atom::put, sandbox_info, std::string>>;
 
 /// Owns the Redis client; detached, because hiredis blocks.
 using cache_actor = caf::typed_actor<
@@ -97,6 +99,17 @@ using sandbox_actor = caf::typed_actor<
   /// Internal: check the timeout.
   caf::reacts_to<atom::tick>>;
 
+/// Knows every claimed sandbox: where it runs and its last state, and
+/// records its life in PostgreSQL (the sandboxes table).
+using directory_actor = caf::typed_actor<
+  /// A sandbox was created on `node` for a client: watch it and record it.
+  caf::reacts_to<atom::put, std::string, sandbox_actor, sandbox_info>,
+  /// Finds a sandbox: its actor and last known info.
+  caf::replies_to<atom::get_atom, std::string>::with<sandbox_actor,
+                                                     sandbox_info>,
+  /// Internal: a watched sandbox changed.
+  caf::reacts_to<atom::update, sandbox_info>>;
+
 /// Keeps warm sandboxes of one template ready on one node.
 using pool_actor = caf::typed_actor<
   /// Takes a warm sandbox, or answers nothing ready (an invalid handle).
@@ -144,5 +157,6 @@ CAF_BEGIN_TYPE_ID_BLOCK(sbx_actors, caf::id_block::sbx_types::end)
   CAF_ADD_TYPE_ID(sbx_actors, (sbx::sandbox_actor))
   CAF_ADD_TYPE_ID(sbx_actors, (sbx::pool_actor))
   CAF_ADD_TYPE_ID(sbx_actors, (sbx::node_actor))
+  CAF_ADD_TYPE_ID(sbx_actors, (sbx::directory_actor))
 
 CAF_END_TYPE_ID_BLOCK(sbx_actors)

@@ -31,6 +31,8 @@ std::vector<component> components_of(const supervisor_config& cfg) {
                           sys.spawn<caf::detached>(cache, c, stats));
                       },
                       true});
+  if (cfg.directory)
+    result.push_back({"directory", cfg.directory, false});
   if (cfg.node)
     result.push_back({"node", cfg.node, false});
   return result;

@@ -22,6 +22,8 @@ struct supervisor_config {
   std::shared_ptr<store> db;
   /// The Redis client, shared with the cache actor.
   std::shared_ptr<cache_client> cache;
+  /// Starts the directory (before the node); empty: none.
+  std::function<caf::actor(caf::actor_system&)> directory;
   /// Starts this machine's node (sandboxes); empty: no node.
   std::function<caf::actor(caf::actor_system&)> node;
   /// Process metrics; may be null.

@@ -5,6 +5,7 @@
 
 #include "actors/error.hpp"
 #include "actors/interfaces.hpp"
+#include "actors/directory.hpp"
 #include "actors/node.hpp"
 #include "actors/supervisor.hpp"
 #include "gateway/auth.hpp"
@@ -174,6 +175,10 @@ int run_up(const config& cfg) {
               << (*key)->secret << "\n"
               << std::flush;
   }
+  // Sandboxes recorded as live did not survive the last run of this node.
+  if (auto n = db->end_live_sandboxes(node_config{}.name, "sandhive restarted");
+      n && *n > 0)
+    log::get("store")->info("marked {} sandboxes of the last run as ended", *n);
   // -- actors and gateway -----------------------------------------------------
   // Declared after the server: the actor system goes first at exit, so no
   // actor can post to a destroyed I/O context.
@@ -210,6 +215,10 @@ int run_up(const config& cfg) {
     live.set(name, a);
   };
   scfg.db = db;
+  scfg.directory = [&live](caf::actor_system& sys) {
+    return caf::actor_cast<caf::actor>(
+      sys.spawn(directory, [&live] { return live.database(); }));
+  };
   scfg.cache = cache;
   scfg.stats = &stats;
   // The node that was just made first; a fresh one after a crash.

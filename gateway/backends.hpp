@@ -20,6 +20,8 @@ public:
       database_ = caf::actor_cast<database_actor>(a);
     else if (name == "node")
       node_ = caf::actor_cast<node_actor>(a);
+    else if (name == "directory")
+      directory_ = caf::actor_cast<directory_actor>(a);
   }
 
   /// Drops the handles: a detached actor's thread ends only once nothing
@@ -28,6 +30,12 @@ public:
     std::lock_guard<std::mutex> guard{mtx_};
     database_ = nullptr;
     node_ = nullptr;
+    directory_ = nullptr;
+  }
+
+  directory_actor directory() const {
+    std::lock_guard<std::mutex> guard{mtx_};
+    return directory_;
   }
 
   database_actor database() const {
@@ -44,6 +52,7 @@ private:
   mutable std::mutex mtx_;
   database_actor database_;
   node_actor node_;
+  directory_actor directory_;
 };
 
 } // namespace sbx

@@ -9,6 +9,7 @@
 #include "gateway/sandbox_routes.hpp"
 #include "runtime/auth/api_key.hpp"
 
+#include <caf/send.hpp>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -262,6 +263,8 @@ void create(api_context& ctx, http::request& req, http::responder respond,
       ctx.backends.node(),
       [&ctx, respond](const sandbox_actor& sb, const sandbox_info& info) {
         ctx.sandboxes.put(sb, info);
+        if (auto dir = ctx.backends.directory())
+          caf::anon_send(dir, atom::put_v, ctx.node_name, sb, info);
         respond(json_reply(201, sandbox_json(ctx, info)));
       },
       [respond, tpl = sr.template_id](const caf::error& err) {

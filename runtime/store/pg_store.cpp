@@ -2,6 +2,7 @@
 #include "runtime/reconnect_gate.hpp"
 #include "runtime/store/store.hpp"
 
+#include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
 
 #include <sstream>
@@ -150,6 +151,49 @@ public:
     if (err)
       return err;
     return rec;
+  }
+
+  caf::error record_sandbox(const sandbox_record& r) override {
+    return run([&](pqxx::connection& c) -> caf::error {
+      nlohmann::json meta(r.metadata);
+      pqxx::work tx{c};
+      // One row per sandbox: later states update it until it has ended.
+      tx.exec_params(
+        "INSERT INTO sandboxes (id, team_id, template_id, node, metadata, "
+        "vcpu, memory_mb, disk_mb, state, created_at, ended_at, end_reason) "
+        "VALUES ($1, $2::uuid, $3, $4, $5::jsonb, $6, $7, $8, $9, "
+        "to_timestamp($10::double precision / 1000), "
+        "CASE WHEN $9 = 'killed' THEN now() END, NULLIF($11, '')) "
+        "ON CONFLICT (id) DO UPDATE SET state = EXCLUDED.state, "
+        "metadata = EXCLUDED.metadata, "
+        "ended_at = COALESCE(sandboxes.ended_at, EXCLUDED.ended_at), "
+        "end_reason = COALESCE(sandboxes.end_reason, EXCLUDED.end_reason) "
+        "WHERE sandboxes.ended_at IS NULL",
+        r.id, r.team_id, r.template_id, r.node, meta.dump(),
+        static_cast<int>(r.vcpu), static_cast<long long>(r.memory_mb),
+        static_cast<long long>(r.disk_mb), r.state,
+        static_cast<long long>(r.created_at_ms), r.end_reason);
+      tx.commit();
+      return caf::none;
+    });
+  }
+
+  caf::expected<size_t> end_live_sandboxes(const std::string& node,
+                                           const std::string& reason) override {
+    size_t n = 0;
+    auto err = run([&](pqxx::connection& c) -> caf::error {
+      pqxx::work tx{c};
+      auto res = tx.exec_params(
+        "UPDATE sandboxes SET state = 'killed', ended_at = now(), "
+        "end_reason = $2 WHERE node = $1 AND ended_at IS NULL",
+        node, reason);
+      n = static_cast<size_t>(res.affected_rows());
+      tx.commit();
+      return caf::none;
+    });
+    if (err)
+      return err;
+    return n;
   }
 
 private:

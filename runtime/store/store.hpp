@@ -8,12 +8,31 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 namespace sbx {
+
+/// One sandbox's life as the sandboxes table records it.
+struct sandbox_record {
+  std::string id;
+  std::string team_id;
+  std::string template_id;
+  std::string node;
+  std::map<std::string, std::string> metadata;
+  unsigned vcpu = 0;
+  uint64_t memory_mb = 0;
+  uint64_t disk_mb = 0;
+  /// starting, running, paused or killed.
+  std::string state;
+  /// Unix milliseconds.
+  int64_t created_at_ms = 0;
+  /// Set once killed.
+  std::string end_reason;
+};
 
 /// An API key as the store knows it (never the key itself).
 struct api_key_record {
@@ -51,6 +70,16 @@ public:
   /// The live key with SHA-256 `hash`: ec::unauthenticated when no such key
   /// exists, or it is revoked or expired.
   virtual caf::expected<api_key_record> find_api_key(const std::string& hash)
+    = 0;
+
+  /// Records a sandbox's current state (created, paused, resumed, ended);
+  /// idempotent, so a record sent twice is harmless.
+  virtual caf::error record_sandbox(const sandbox_record& rec) = 0;
+
+  /// Ends every sandbox of `node` still recorded as live (after a crash,
+  /// nothing of them survived); returns how many.
+  virtual caf::expected<size_t> end_live_sandboxes(const std::string& node,
+                                                   const std::string& reason)
     = 0;
 };
 

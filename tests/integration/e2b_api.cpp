@@ -486,4 +486,47 @@ BOOST_FIXTURE_TEST_CASE(a_download_cut_short_is_not_a_whole_file, api_fixture) {
   BOOST_TEST(got.body.size() < 200000000u);
 }
 
+BOOST_FIXTURE_TEST_CASE(every_sandbox_life_is_recorded, api_fixture) {
+  auto row = [&](const std::string& id) {
+    pqxx::connection c{db_url};
+    pqxx::nontransaction tx{c};
+    auto r = tx.exec_params(
+      "SELECT state, node, template_id, ended_at IS NOT NULL, "
+      "coalesce(end_reason, ''), metadata->>'k' FROM sandboxes WHERE id = $1",
+      id);
+    if (r.empty())
+      return std::string{"none"};
+    return r[0][0].as<std::string>() + "|" + r[0][1].as<std::string>() + "|"
+           + r[0][2].as<std::string>() + "|"
+           + (r[0][3].as<bool>() ? "ended" : "live") + "|"
+           + r[0][4].as<std::string>() + "|"
+           + (r[0][5].is_null() ? "" : r[0][5].as<std::string>());
+  };
+  auto c = api("POST", "/v2/sandboxes", key_a,
+               R"({"templateID":"base","timeout":120,"metadata":{"k":"v"}})");
+  BOOST_REQUIRE_EQUAL(c.status, 201u);
+  auto id = json::parse(c.body)["sandboxID"].get<std::string>();
+  BOOST_TEST(eventually([&] { return row(id) == "running|local|base|live||v"; },
+                        10s),
+             row(id));
+  BOOST_TEST(api("POST", "/sandboxes/" + id + "/pause", key_a).status == 204u);
+  BOOST_TEST(eventually([&] { return row(id).rfind("paused|", 0) == 0; }, 10s),
+             row(id));
+  BOOST_TEST(api("POST", "/v2/sandboxes/" + id + "/connect", key_a, "{}").status
+             == 201u);
+  BOOST_TEST(api("DELETE", "/sandboxes/" + id, key_a).status == 204u);
+  BOOST_TEST(eventually(
+               [&] { return row(id) == "killed|local|base|ended|killed|v"; },
+               10s),
+             row(id));
+  // A timeout is recorded as the reason.
+  c = api("POST", "/v2/sandboxes", key_a, R"({"templateID":"base","timeout":1})");
+  BOOST_REQUIRE_EQUAL(c.status, 201u);
+  auto short_lived = json::parse(c.body)["sandboxID"].get<std::string>();
+  BOOST_TEST(eventually(
+               [&] { return row(short_lived).find("|ended|timeout|") != std::string::npos; },
+               15s),
+             row(short_lived));
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -56,6 +56,20 @@ public:
     return api_key_record{"key-1", "team-1", "default", {"*"}};
   }
 
+  caf::error record_sandbox(const sandbox_record& rec) override {
+    std::lock_guard<std::mutex> guard{mtx};
+    if (down)
+      return make_error(ec::unavailable, "PostgreSQL unavailable: fake");
+    sandboxes[rec.id] = rec;
+    return caf::none;
+  }
+
+  caf::expected<size_t> end_live_sandboxes(const std::string&,
+                                           const std::string&) override {
+    return size_t{0};
+  }
+
+  std::map<std::string, sandbox_record> sandboxes;
   std::mutex mtx;
   bool down = false;
   int pings = 0;
