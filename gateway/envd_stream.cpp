@@ -142,11 +142,28 @@ void answer(stream_state& st) {
   st.respond(std::move(res));
 }
 
+sandhive::envd::Error envd_error(sandhive::envd::Code code,
+                                std::string message) {
+  sandhive::envd::Error e;
+  e.set_code(code);
+  e.set_message(std::move(message));
+  return e;
+}
+
+/// Ends the stream: with its end-of-body, or broken off, or, when nothing
+/// was answered yet and the spec waits for the first message, with the
+/// spec's error response instead of a body.
 void finish(caf::event_based_actor* self, stream_state& st,
             const sandhive::envd::Error* err) {
   if (st.ended)
     return;
   st.ended = true;
+  if (err != nullptr && st.spec.wait_first && !st.answered) {
+    st.answered = true;
+    st.respond(st.spec.fail(*err));
+    self->quit();
+    return;
+  }
   answer(st);
   if (err != nullptr && st.spec.abort_on_error)
     st.pipe->abort();
@@ -177,33 +194,18 @@ void start_envd_stream(caf::actor_system& sys, sandbox_actor sandbox,
                   st->spec.request, me)
       .then([st](uint64_t id) { set_id(*st, id); },
             [self, st](caf::error& err) {
-              sandhive::envd::Error e;
-              e.set_code(err == ec::not_found ? sandhive::envd::CODE_NOT_FOUND
-                         : err == ec::invalid_argument
-                           ? sandhive::envd::CODE_INVALID_ARGUMENT
-                           : sandhive::envd::CODE_UNAVAILABLE);
-              e.set_message(message_of(err));
-              if (st->spec.wait_first && !st->answered) {
-                st->answered = true;
-                st->respond(st->spec.fail(e));
-                self->quit();
-                return;
-              }
+              auto e = envd_error(
+                err == ec::not_found          ? sandhive::envd::CODE_NOT_FOUND
+                : err == ec::invalid_argument ? sandhive::envd::CODE_INVALID_ARGUMENT
+                                              : sandhive::envd::CODE_UNAVAILABLE,
+                message_of(err));
               finish(self, *st, &e);
             });
     // A sandbox that dies without a word still ends the stream.
     self->monitor(sandbox);
     self->set_down_handler([self, st](caf::down_msg&) {
-      sandhive::envd::Error e;
-      e.set_code(sandhive::envd::CODE_UNAVAILABLE);
-      e.set_message("the sandbox is gone");
-      if (st->spec.wait_first && !st->answered) {
-        st->answered = true;
-        st->ended = true;
-        st->respond(st->spec.fail(e));
-        self->quit();
-        return;
-      }
+      auto e = envd_error(sandhive::envd::CODE_UNAVAILABLE,
+                          "the sandbox is gone");
       finish(self, *st, &e);
     });
     if (!st->spec.wait_first)
@@ -219,17 +221,9 @@ void start_envd_stream(caf::actor_system& sys, sandbox_actor sandbox,
         set_id(*st, id);
         FromEnvd msg;
         if (!msg.ParseFromString(reply.bytes)) {
-          sandhive::envd::Error e;
-          e.set_code(sandhive::envd::CODE_INTERNAL);
-          e.set_message("the sandbox sent a malformed message");
+          auto e = envd_error(sandhive::envd::CODE_INTERNAL,
+                              "the sandbox sent a malformed message");
           return finish(self, *st, &e);
-        }
-        if (msg.has_error() && st->spec.wait_first && !st->answered) {
-          st->answered = true;
-          st->respond(st->spec.fail(msg.error()));
-          st->ended = true;
-          self->quit();
-          return;
         }
         if (msg.has_error())
           return finish(self, *st, &msg.error());
@@ -251,9 +245,8 @@ void start_envd_stream(caf::actor_system& sys, sandbox_actor sandbox,
         self->delayed_send(self, st->spec.keepalive_every, atom::tick_v);
       },
       [self, st](atom::timeout) {
-        sandhive::envd::Error e;
-        e.set_code(sandhive::envd::CODE_DEADLINE_EXCEEDED);
-        e.set_message("the deadline passed (Connect-Timeout-Ms)");
+        auto e = envd_error(sandhive::envd::CODE_DEADLINE_EXCEEDED,
+                            "the deadline passed (Connect-Timeout-Ms)");
         finish(self, *st, &e);
       },
     };

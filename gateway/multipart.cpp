@@ -1,5 +1,7 @@
 #include "gateway/multipart.hpp"
 
+#include "gateway/http.hpp"
+
 #include <algorithm>
 #include <cstring>
 #include <utility>
@@ -73,16 +75,6 @@ std::optional<std::string> take_quoted(std::string_view& x) {
   return std::nullopt;
 }
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
 // Decodes an RFC 2231 extended value: charset'language'percent-encoded.
 std::optional<std::string> decode_ext_value(std::string_view x) {
   auto q1 = x.find('\'');
@@ -93,22 +85,7 @@ std::optional<std::string> decode_ext_value(std::string_view x) {
   if (charset != "utf-8" && charset != "us-ascii")
     return std::nullopt;
   x.remove_prefix(q2 + 1);
-  std::string result;
-  for (size_t i = 0; i < x.size(); ++i) {
-    if (x[i] != '%') {
-      result += x[i];
-      continue;
-    }
-    if (i + 2 >= x.size())
-      return std::nullopt;
-    auto hi = hex_value(x[i + 1]);
-    auto lo = hex_value(x[i + 2]);
-    if (hi < 0 || lo < 0)
-      return std::nullopt;
-    result += static_cast<char>(hi * 16 + lo);
-    i += 2;
-  }
-  return result;
+  return percent_decode(x, false);
 }
 
 // Parses "type/sub; name=value; name="quoted"" into the lower-cased type and

@@ -109,16 +109,31 @@ bool field(const json& body, const char* name, T& out,
   return true;
 }
 
-/// A timeout in seconds that must lie in 1..max.
-bool check_range(int64_t value, int64_t max, const char* name,
-                 const http::responder& respond) {
-  if (value >= 1 && value <= max)
-    return true;
-  respond(http::response::error(400, std::string{"field '"} + name
-                                       + "' must be between 1 and "
-                                       + std::to_string(max) + " seconds, not "
-                                       + std::to_string(value)));
-  return false;
+/// The body's `timeout` in seconds, which must lie in 1..max_timeout_s;
+/// `dflt` when absent (required when `dflt` is empty). Answers 400 itself.
+std::optional<int64_t> timeout_field(const json& body,
+                                     std::optional<int64_t> dflt,
+                                     const http::responder& respond) {
+  std::optional<int64_t> value;
+  if (auto i = body.find("timeout"); i != body.end() && !i->is_null()) {
+    int64_t v = 0;
+    if (!field(body, "timeout", v, respond))
+      return std::nullopt;
+    value = v;
+  } else {
+    value = dflt;
+  }
+  if (!value) {
+    respond(http::response::error(400, "field 'timeout' is required"));
+    return std::nullopt;
+  }
+  if (*value >= 1 && *value <= max_timeout_s)
+    return value;
+  respond(http::response::error(
+    400, "field 'timeout' must be between 1 and "
+           + std::to_string(max_timeout_s) + " seconds, not "
+           + std::to_string(*value)));
+  return std::nullopt;
 }
 
 /// Answers an actor error with E2B's body.
@@ -231,13 +246,10 @@ void create(api_context& ctx, http::request& req, http::responder respond,
     return;
   sandbox_request sr;
   std::string tpl;
-  // v1's documented default is 15 s, but every SDK sends its own; v2's 300.
-  int64_t timeout = v2 ? 300 : 15;
   bool secure = v2;
   bool auto_pause = false;
   bool internet = false;
   if (!field(*body, "templateID", tpl, respond)
-      || !field(*body, "timeout", timeout, respond)
       || !field(*body, "metadata", sr.metadata, respond)
       || !field(*body, "envVars", sr.envs, respond)
       || !field(*body, "secure", secure, respond)
@@ -248,10 +260,12 @@ void create(api_context& ctx, http::request& req, http::responder respond,
     respond(http::response::error(400, "field 'templateID' is required"));
     return;
   }
-  if (!check_range(timeout, max_timeout_s, "timeout", respond))
+  // v1's documented default is 15 s, but every SDK sends its own; v2's 300.
+  auto timeout = timeout_field(*body, v2 ? 300 : 15, respond);
+  if (!timeout)
     return;
   sr.template_id = tpl;
-  sr.timeout_ms = timeout * 1000;
+  sr.timeout_ms = *timeout * 1000;
   sr.auto_pause = auto_pause;
   // v2 is always secured; v1 only when asked (every SDK asks).
   if (secure || v2)
@@ -380,16 +394,11 @@ void connect_to(api_context& ctx, http::request& req, http::responder respond,
   auto body = object_body(req, respond);
   if (!body)
     return;
-  int64_t timeout = v2 ? 300 : -1;
-  if (!field(*body, "timeout", timeout, respond))
+  auto t = timeout_field(*body, v2 ? std::optional<int64_t>{300} : std::nullopt,
+                         respond);
+  if (!t)
     return;
-  if (timeout == -1) {
-    respond(http::response::error(400, "field 'timeout' is required"));
-    return;
-  }
-  if (!check_range(timeout, max_timeout_s, "timeout", respond))
-    return;
-  with_sandbox(ctx, req, respond, [&ctx, respond, timeout](
+  with_sandbox(ctx, req, respond, [&ctx, respond, timeout = *t](
                                     const api_key_info&,
                                     const sandbox_route& r) {
     auto sb = r.handle;
@@ -476,16 +485,10 @@ void add_e2b_api(http::router& r, api_context& ctx) {
           auto body = object_body(req, respond);
           if (!body)
             return;
-          int64_t timeout = -1;
-          if (!field(*body, "timeout", timeout, respond))
+          auto t = timeout_field(*body, std::nullopt, respond);
+          if (!t)
             return;
-          if (timeout == -1) {
-            respond(http::response::error(400, "field 'timeout' is required"));
-            return;
-          }
-          if (!check_range(timeout, max_timeout_s, "timeout", respond))
-            return;
-          with_sandbox(ctx, req, respond, [&ctx, respond, timeout](
+          with_sandbox(ctx, req, respond, [&ctx, respond, timeout = *t](
                                             const api_key_info&,
                                             const sandbox_route& r) {
             ctx.bridge.request(
@@ -556,11 +559,10 @@ void add_e2b_api(http::router& r, api_context& ctx) {
           auto body = object_body(req, respond);
           if (!body)
             return;
-          int64_t timeout = 15;
-          if (!field(*body, "timeout", timeout, respond)
-              || !check_range(timeout, max_timeout_s, "timeout", respond))
+          auto t = timeout_field(*body, 15, respond);
+          if (!t)
             return;
-          with_sandbox(ctx, req, respond, [&ctx, respond, timeout](
+          with_sandbox(ctx, req, respond, [&ctx, respond, timeout = *t](
                                             const api_key_info&,
                                             const sandbox_route& r) {
             auto sb = r.handle;

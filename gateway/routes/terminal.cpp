@@ -210,12 +210,32 @@ caf::behavior terminal_actor(caf::event_based_actor* self, sandbox_actor sb,
   };
 }
 
-class terminal_handler : public http::ws_handler {
+/// A WebSocket served by one actor on one sandbox; the actor stops when
+/// the socket closes.
+class sandbox_ws_handler : public http::ws_handler {
+public:
+  sandbox_ws_handler(caf::actor_system& sys, sandbox_actor sb)
+    : sys_(sys), sb_(std::move(sb)) {
+    // nop
+  }
+
+  void on_close() override {
+    if (actor_)
+      caf::anon_send(actor_, atom::kill_v);
+  }
+
+protected:
+  caf::actor_system& sys_;
+  sandbox_actor sb_;
+  caf::actor actor_;
+};
+
+class terminal_handler : public sandbox_ws_handler {
 public:
   terminal_handler(caf::actor_system& sys, sandbox_actor sb, std::string user,
                    uint32_t cols, uint32_t rows)
-    : sys_(sys), sb_(std::move(sb)), user_(std::move(user)), cols_(cols),
-      rows_(rows) {
+    : sandbox_ws_handler(sys, std::move(sb)), user_(std::move(user)),
+      cols_(cols), rows_(rows) {
     // nop
   }
 
@@ -244,29 +264,18 @@ public:
     }
   }
 
-  void on_close() override {
-    if (actor_)
-      caf::anon_send(actor_, atom::kill_v);
-  }
-
 private:
-  caf::actor_system& sys_;
-  sandbox_actor sb_;
   std::string user_;
   uint32_t cols_;
   uint32_t rows_;
-  caf::actor actor_;
 };
 
 // -- lifecycle events ---------------------------------------------------------
 
 /// Sends a sandbox's state changes as JSON text messages until it ends.
-class events_handler : public http::ws_handler {
+class events_handler : public sandbox_ws_handler {
 public:
-  events_handler(caf::actor_system& sys, sandbox_actor sb)
-    : sys_(sys), sb_(std::move(sb)) {
-    // nop
-  }
+  using sandbox_ws_handler::sandbox_ws_handler;
 
   void on_open(std::shared_ptr<http::ws_channel> ch) override {
     actor_ = sys_.spawn([sb = sb_, ch](caf::event_based_actor* self) {
@@ -304,16 +313,6 @@ public:
   void on_message(std::string, bool) override {
     // The stream is one-way; client messages are ignored.
   }
-
-  void on_close() override {
-    if (actor_)
-      caf::anon_send(actor_, atom::kill_v);
-  }
-
-private:
-  caf::actor_system& sys_;
-  sandbox_actor sb_;
-  caf::actor actor_;
 };
 
 uint32_t dimension(const http::request& req, const char* name, uint32_t dflt) {
