@@ -26,6 +26,7 @@ rounds=${1:-2}
 iters=${2:-200}
 create_iters=${3:-60}
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
 bin=${SANDHIVE_BINARY:-$here/../build/sandhive}
 sdk=$here/../tests/e2e/node_modules/e2b/dist/index.mjs
 [[ -r "$sdk" ]] || { echo "no e2b SDK at $sdk: run npm ci in tests/e2e" >&2; exit 1; }
@@ -49,14 +50,6 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-
-free_port() {
-  local p
-  while :; do
-    p=$(shuf -i 20000-60999 -n 1)
-    (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
-  done
-}
 
 # start <pool-size>: a fresh data dir each time; exports the E2B_* variables.
 start() {

@@ -14,22 +14,14 @@ runs=${1:-5}
 secs=${2:-5}
 conns=${3:-50}
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
 bin=${SANDHIVE_BINARY:-$here/../build/sandhive}
-if ! command -v wrk >/dev/null || ! command -v nginx >/dev/null; then
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk nginx-light >/dev/null
-fi
+ensure_wrk_nginx
 
 work=$(mktemp -d /tmp/sbx-e2b-http-XXXXXX)
 # A private copy of the binaries: a rebuild of build/ meanwhile changes nothing.
 mkdir "$work/bin"
 cp "$bin" "$(dirname "$bin")/sandhive-envd" "$work/bin/"
-free_port() {
-  local p
-  while :; do
-    p=$(shuf -i 20000-60999 -n 1)
-    (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
-  done
-}
 sh_port=$(free_port)
 
 "$work/bin/sandhive" up --data-dir "$work/data" --listen "127.0.0.1:$sh_port" \
@@ -67,38 +59,11 @@ detail=$(curl -sf "http://127.0.0.1:$sh_port/sandboxes/$id" -H "X-API-KEY: $key"
 # nginx serves the same JSON document sandhive returns (same body size). Its
 # port is picked now that sandhive's embedded PostgreSQL and Redis have theirs.
 ng_port=$(free_port)
-cat > "$work/nginx.conf" <<NGINX
-worker_processes 2;
-pid $work/nginx.pid;
-error_log $work/nginx.err;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  server {
-    listen 127.0.0.1:$ng_port;
-    location / { default_type application/json; return 200 '$detail'; }
-  }
-}
-NGINX
+nginx_conf "$work/nginx.conf" "$ng_port" \
+  "default_type application/json; return 200 '$detail';"
 nginx -c "$work/nginx.conf"
 ng_started=1
 
-# One wrk run: prints "<requests/s> <p99 in ms> <non-2xx responses>".
-measure() {
-  wrk -t2 -c"$conns" -d"${secs}s" --latency "$@" | awk '
-    function ms(x) {
-      if (x ~ /us$/) return substr(x, 1, length(x) - 2) / 1000
-      if (x ~ /ms$/) return substr(x, 1, length(x) - 2) + 0
-      if (x ~ /s$/)  return substr(x, 1, length(x) - 1) * 1000
-      return x
-    }
-    /Requests\/sec/       { rps = $2 }
-    $1 == "99%"           { p99 = ms($2) }
-    /Non-2xx or 3xx/      { bad = $NF }
-    END { printf "%d %.3f %d\n", rps, p99, bad }'
-}
-
-median() { sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 
 declare -A rps p99 bad
 targets=(nginx get health)
@@ -111,7 +76,7 @@ for t in "${targets[@]}"; do rps[$t]=""; p99[$t]=""; bad[$t]=0; done
 for _ in $(seq "$runs"); do
   for t in "${targets[@]}"; do
     # Every target gets the key header; only GET /sandboxes/{id} looks at it.
-    read -r x y z < <(measure -H "X-API-KEY: $key" "${url[$t]}")
+    read -r x y z < <(wrk_measure -H "X-API-KEY: $key" "${url[$t]}")
     rps[$t]+="$x"$'\n'
     p99[$t]+="$y"$'\n'
     bad[$t]=$(( ${bad[$t]} + z ))

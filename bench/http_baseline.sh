@@ -13,35 +13,15 @@ runs=${1:-5}
 secs=${2:-5}
 conns=${3:-50}
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
 bin=${SANDHIVE_BINARY:-$here/../build/sandhive}
-command -v wrk >/dev/null && command -v nginx >/dev/null || {
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk nginx-light >/dev/null
-}
+ensure_wrk_nginx
 
 work=$(mktemp -d /tmp/sbx-bench-XXXXXX)
-free_port() {
-  local p
-  while :; do
-    p=$(shuf -i 20000-60999 -n 1)
-    (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
-  done
-}
 sh_port=$(free_port)
 ng_port=$(free_port)
 
-cat > "$work/nginx.conf" <<NGINX
-worker_processes 2;
-pid $work/nginx.pid;
-error_log $work/nginx.err;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  server {
-    listen 127.0.0.1:$ng_port;
-    location / { return 204; }
-  }
-}
-NGINX
+nginx_conf "$work/nginx.conf" "$ng_port" "return 204;"
 nginx -c "$work/nginx.conf"
 "$bin" up --data-dir "$work/data" --listen "127.0.0.1:$sh_port" \
   --log-level warn >"$work/sandhive.out" 2>"$work/sandhive.err" &
@@ -58,21 +38,6 @@ for _ in $(seq 100); do
   sleep 0.2
 done
 
-# One wrk run: prints "<requests/s> <p99 in ms>".
-measure() {
-  wrk -t2 -c"$conns" -d"${secs}s" --latency "$1" | awk '
-    function ms(x) {
-      if (x ~ /us$/) return substr(x, 1, length(x) - 2) / 1000
-      if (x ~ /ms$/) return substr(x, 1, length(x) - 2) + 0
-      if (x ~ /s$/)  return substr(x, 1, length(x) - 1) * 1000
-      return x
-    }
-    /Requests\/sec/ { rps = $2 }
-    $1 == "99%"     { p99 = ms($2) }
-    END { printf "%d %.3f\n", rps, p99 }'
-}
-
-median() { sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 
 declare -A rps p99
 targets=(nginx health ready)
@@ -84,7 +49,7 @@ declare -A url=(
 for t in "${targets[@]}"; do rps[$t]=""; p99[$t]=""; done
 for r in $(seq "$runs"); do
   for t in "${targets[@]}"; do
-    read -r x y < <(measure "${url[$t]}")
+    read -r x y _ < <(wrk_measure "${url[$t]}")
     rps[$t]+="$x"$'\n'
     p99[$t]+="$y"$'\n'
   done
