@@ -1,6 +1,7 @@
 #include "actors/directory.hpp"
 
 #include "actors/error.hpp"
+#include "runtime/log/log.hpp"
 
 #include <caf/send.hpp>
 
@@ -10,47 +11,165 @@ namespace {
 
 using self_ptr = directory_actor::stateful_pointer<directory_state>;
 
-void record(self_ptr self, const directory_state::entry& e) {
-  if (!self->state.database)
-    return;
-  if (auto db = self->state.database())
-    caf::anon_send(db, atom::put_v, e.info, e.node);
+void record(self_ptr self, const sandbox_info& info) {
+  if (auto db = self->state.database ? self->state.database()
+                                     : database_actor{})
+    caf::anon_send(db, atom::put_v, info);
+}
+
+void watch(self_ptr self, const sandbox_actor& sb) {
+  self->monitor(sb);
+  caf::anon_send(sb, atom::watch_v, caf::actor_cast<caf::actor>(self));
+}
+
+/// Ends a sandbox: recorded, its quota released, the gateways told.
+void end(self_ptr self, std::map<std::string, directory_state::entry>::iterator i,
+         const std::string& reason) {
+  auto& st = self->state;
+  auto info = std::move(i->second.info);
+  if (i->second.handle)
+    self->demonitor(i->second.handle.address());
+  st.sandboxes.erase(i);
+  if (info.state != "killed") {
+    info.state = "killed";
+    info.end_reason = reason;
+  }
+  record(self, info);
+  if (auto s = st.scheduler ? st.scheduler() : scheduler_actor{})
+    caf::anon_send(s, atom::ended_v, info);
+  for (auto& sub : st.subscribers)
+    caf::anon_send(sub, atom::ended_v, info.id);
 }
 
 } // namespace
 
 directory_actor::behavior_type
 directory(directory_actor::stateful_pointer<directory_state> self,
-          std::function<database_actor()> database) {
+          std::function<database_actor()> database,
+          std::function<scheduler_actor()> scheduler,
+          std::chrono::milliseconds grace) {
+  auto lg = log::get("directory");
   self->state.database = std::move(database);
+  self->state.scheduler = std::move(scheduler);
   self->set_down_handler([self](caf::down_msg& msg) {
-    auto& all = self->state.sandboxes;
-    for (auto i = all.begin(); i != all.end(); ++i) {
-      if (i->second.handle.address() != msg.source)
+    auto& st = self->state;
+    auto& subs = st.subscribers;
+    auto s = std::find_if(subs.begin(), subs.end(), [&](const caf::actor& a) {
+      return a.address() == msg.source;
+    });
+    if (s != subs.end()) {
+      subs.erase(s);
+      return;
+    }
+    for (auto i = st.sandboxes.begin(); i != st.sandboxes.end(); ++i) {
+      if (!i->second.handle || i->second.handle.address() != msg.source)
         continue;
-      // Gone without a last word (it crashed, or its node did).
-      i->second.info.state = "killed";
-      i->second.info.end_reason = "lost";
-      record(self, i->second);
-      all.erase(i);
+      // Gone without a last word: its node went away, or it crashed.
+      auto remote = msg.reason == caf::exit_reason::remote_link_unreachable;
+      end(self, i, remote ? "node_lost" : "lost");
       return;
     }
   });
+  // Rebuild from PostgreSQL: sandboxes that were running before a restart
+  // of this process, until their nodes report them again.
+  if (auto db = self->state.database ? self->state.database()
+                                     : database_actor{})
+    self->request(db, std::chrono::seconds{10}, atom::list_v, atom::live_v)
+      .await(
+        [self, lg, grace](std::vector<sandbox_info>& live) {
+          auto& st = self->state;
+          st.loaded = true;
+          for (auto& x : live)
+            st.sandboxes[x.id] = {sandbox_actor{}, std::move(x)};
+          if (!live.empty()) {
+            lg->info("{} sandbox(es) recorded as live; waiting up to {} ms "
+                     "for their nodes",
+                     live.size(), grace.count());
+            self->delayed_send(self, grace, atom::tick_v);
+          }
+        },
+        [lg](caf::error& err) {
+          lg->error("cannot load the live sandboxes ({}); sandboxes nodes "
+                    "report are adopted as they are",
+                    message_of(err));
+        });
   return {
-    [self](atom::put, const std::string& node, const sandbox_actor& sb,
-           const sandbox_info& info) {
+    [self](atom::put, const sandbox_actor& sb, const sandbox_info& info) {
       auto& e = self->state.sandboxes[info.id];
-      e = {node, sb, info};
-      record(self, e);
-      self->monitor(sb);
-      caf::anon_send(sb, atom::watch_v, caf::actor_cast<caf::actor>(self));
+      if (e.handle)
+        self->demonitor(e.handle.address());
+      e = {sb, info};
+      record(self, info);
+      watch(self, sb);
     },
     [self](atom::get_atom, const std::string& id)
       -> caf::result<sandbox_actor, sandbox_info> {
       auto i = self->state.sandboxes.find(id);
       if (i == self->state.sandboxes.end())
         return make_error(ec::not_found, "sandbox " + id + " not found");
+      if (!i->second.handle)
+        return make_error(ec::unavailable,
+                          "sandbox " + id + " runs on node "
+                            + i->second.info.node
+                            + ", which has not reported since the control "
+                              "restarted",
+                          2);
       return {i->second.handle, i->second.info};
+    },
+    [self](atom::list,
+           const std::string& team) -> caf::result<std::vector<sandbox_info>> {
+      std::vector<sandbox_info> result;
+      for (auto& [id, e] : self->state.sandboxes)
+        if (e.handle && (team.empty() || e.info.team == team))
+          result.push_back(e.info);
+      return result;
+    },
+    [self, lg](atom::adopt, const node_registration& reg)
+      -> caf::result<std::vector<std::string>> {
+      auto& st = self->state;
+      std::vector<std::string> ended;
+      for (size_t i = 0; i < reg.sandboxes.size() && i < reg.handles.size();
+           ++i) {
+        auto& info = reg.sandboxes[i];
+        auto& sb = reg.handles[i];
+        auto e = st.sandboxes.find(info.id);
+        if (e == st.sandboxes.end() && st.loaded) {
+          ended.push_back(info.id);
+          continue;
+        }
+        auto& entry = st.sandboxes[info.id];
+        if (entry.handle != sb) {
+          if (entry.handle)
+            self->demonitor(entry.handle.address());
+          entry.handle = sb;
+          watch(self, sb);
+        }
+        entry.info = info;
+        record(self, info);
+      }
+      if (!reg.sandboxes.empty())
+        lg->info("node {} reported {} sandbox(es); {} had ended meanwhile",
+                 reg.load.name, reg.sandboxes.size(), ended.size());
+      return ended;
+    },
+    [self, lg](atom::lost, const std::string& node) {
+      auto& all = self->state.sandboxes;
+      size_t n = 0;
+      for (auto i = all.begin(); i != all.end();) {
+        auto next = std::next(i);
+        if (i->second.info.node == node) {
+          end(self, i, "node_lost");
+          ++n;
+        }
+        i = next;
+      }
+      if (n > 0)
+        lg->warn("node {} lost: {} sandbox(es) marked killed (node_lost)",
+                 node, n);
+    },
+    [self](atom::subscribe, caf::actor sub) {
+      self->monitor(sub);
+      self->state.subscribers.push_back(std::move(sub));
     },
     [self](atom::update, const sandbox_info& info) {
       auto i = self->state.sandboxes.find(info.id);
@@ -60,11 +179,22 @@ directory(directory_actor::stateful_pointer<directory_state> self,
       auto changed = i->second.info.state != info.state
                      || i->second.info.team != info.team;
       i->second.info = info;
-      if (changed)
-        record(self, i->second);
-      if (info.state == "killed") {
-        self->demonitor(i->second.handle.address());
-        self->state.sandboxes.erase(i);
+      if (info.state == "killed")
+        end(self, i, info.end_reason);
+      else if (changed)
+        record(self, info);
+    },
+    [self, lg](atom::tick) {
+      auto& all = self->state.sandboxes;
+      for (auto i = all.begin(); i != all.end();) {
+        auto next = std::next(i);
+        if (!i->second.handle) {
+          lg->warn("sandbox {}: node {} did not report it; marked killed "
+                   "(node_lost)",
+                   i->first, i->second.info.node);
+          end(self, i, "node_lost");
+        }
+        i = next;
       }
     },
   };

@@ -44,13 +44,21 @@ std::string message_of(const caf::error& err) {
   if (!err)
     return "";
   auto& ctx = err.context();
-  if (ctx.match_elements<std::string>())
+  if (ctx.match_elements<std::string>()
+      || ctx.match_elements<std::string, int64_t>())
     return ctx.get_as<std::string>(0);
   if (err.category() == caf::atom("sbx"))
     return to_string(static_cast<ec>(err.code()));
   if (err.category() == caf::atom("system"))
     return caf::to_string(static_cast<caf::sec>(err.code()));
   return caf::to_string(err);
+}
+
+int64_t retry_after_of(const caf::error& err) {
+  auto& ctx = err.context();
+  if (ctx.match_elements<std::string, int64_t>())
+    return ctx.get_as<int64_t>(1);
+  return 0;
 }
 
 unsigned http_status(const caf::error& err) {

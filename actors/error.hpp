@@ -56,6 +56,15 @@ inline caf::error make_error(ec code, std::string message) {
   return caf::make_error(code, std::move(message));
 }
 
+/// Builds an error that tells the client when to try again (Retry-After).
+inline caf::error make_error(ec code, std::string message,
+                             int64_t retry_after_s) {
+  return caf::make_error(code, std::move(message), retry_after_s);
+}
+
+/// The seconds after which to retry, when `err` carries them; else 0.
+int64_t retry_after_of(const caf::error& err);
+
 /// Returns the message of `err`: its context string when it has one,
 /// otherwise a rendering of the code.
 std::string message_of(const caf::error& err);

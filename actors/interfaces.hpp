@@ -22,8 +22,13 @@ using database_actor = caf::typed_actor<
   /// Finds the live API key with this SHA-256 (hex); unauthenticated when
   /// unknown, revoked or expired.
   caf::replies_to<atom::key, std::string>::with<api_key_info>,
-  /// Records a sandbox's state, on this node, in the sandboxes table.
-  caf::reacts_to<atom::put, sandbox_info, std::string>>;
+  /// Records a sandbox's state in the sandboxes table.
+  caf::reacts_to<atom::put, sandbox_info>,
+  /// The sandboxes recorded as live (not ended), to rebuild the directory.
+  caf::replies_to<atom::list, atom::live>::with<std::vector<sandbox_info>>,
+  /// A team's limits: its plan's, with its own overrides.
+  caf::replies_to<atom::get_atom, atom::limits, std::string>::with<
+    team_limits>>;
 
 /// Owns the Redis client; detached, because hiredis blocks.
 using cache_actor = caf::typed_actor<
@@ -99,17 +104,6 @@ using sandbox_actor = caf::typed_actor<
   /// Internal: check the timeout.
   caf::reacts_to<atom::tick>>;
 
-/// Knows every claimed sandbox: where it runs and its last state, and
-/// records its life in PostgreSQL (the sandboxes table).
-using directory_actor = caf::typed_actor<
-  /// A sandbox was created on `node` for a client: watch it and record it.
-  caf::reacts_to<atom::put, std::string, sandbox_actor, sandbox_info>,
-  /// Finds a sandbox: its actor and last known info.
-  caf::replies_to<atom::get_atom, std::string>::with<sandbox_actor,
-                                                     sandbox_info>,
-  /// Internal: a watched sandbox changed.
-  caf::reacts_to<atom::update, sandbox_info>>;
-
 /// Keeps warm sandboxes of one template ready on one node.
 using pool_actor = caf::typed_actor<
   /// Takes a warm sandbox, or answers nothing ready (an invalid handle).
@@ -136,6 +130,10 @@ using node_actor = caf::typed_actor<
   /// Lists the templates of this node.
   caf::replies_to<atom::list, atom::templates>::with<
     std::vector<template_info>>,
+  /// The claimed sandboxes with their actors (same order), to report them
+  /// when joining a cluster.
+  caf::replies_to<atom::list, atom::live>::with<std::vector<sandbox_info>,
+                                                std::vector<sandbox_actor>>,
   /// Capacity, use and warm pools.
   caf::replies_to<atom::stats>::with<node_load>,
   /// Sets the warm pool size of a template.
@@ -144,8 +142,134 @@ using node_actor = caf::typed_actor<
   caf::reacts_to<atom::ended, std::string, std::string>,
   /// Sends lifecycle events of all sandboxes to the subscriber.
   caf::reacts_to<atom::subscribe, caf::actor>,
+  /// Kills these sandboxes (all, warm ones too, when the list is empty)
+  /// with the reason to report.
+  caf::reacts_to<atom::kill, std::vector<std::string>, std::string>,
   /// Internal: the grace period of a shutdown is over.
   caf::reacts_to<atom::tick>>;
+
+/// A node joining (or joining again): who it is, where gateways reach it,
+/// what it can start and what it runs. Holds handles, so it lives here
+/// rather than in messages.hpp.
+struct node_registration {
+  node_actor handle;
+  node_load load;
+  std::vector<template_info> templates;
+  /// The claimed sandboxes it runs, with their actors (same order).
+  std::vector<sandbox_info> sandboxes;
+  std::vector<sandbox_actor> handles;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, node_registration& x) {
+  return f(caf::meta::type_name("sbx.node_registration"), x.handle, x.load,
+           x.templates, x.sandboxes, x.handles);
+}
+
+/// One team: its limits and what it uses now. Every sandbox counts from
+/// the reservation made before a node is asked until its end, once, by
+/// id, so the counters stay exact whatever order messages arrive in.
+using user_actor = caf::typed_actor<
+  /// Reserves room for a sandbox under `key` (a request id); fails with
+  /// resource_exhausted (and a retry-after) over a limit.
+  caf::replies_to<atom::reserve, std::string, sandbox_request>::with<
+    atom::ok_atom>,
+  /// The reservation `key` became this sandbox.
+  caf::reacts_to<atom::commit, std::string, sandbox_info>,
+  /// Counts a sandbox found running (a node joined again); idempotent.
+  caf::reacts_to<atom::adopt, sandbox_info>,
+  /// Ends a reservation or a sandbox; idempotent.
+  caf::reacts_to<atom::release, std::string>,
+  /// Limits and counters.
+  caf::replies_to<atom::get_atom>::with<team_usage>,
+  /// Replaces the limits (an operator changed them).
+  caf::replies_to<atom::limits, team_limits>::with<atom::ok_atom>>;
+
+/// Places sandboxes on nodes by load and quota, and knows the nodes: their
+/// capacity, use, warm pools, health and whether they take new sandboxes.
+using scheduler_actor = caf::typed_actor<
+  /// A node joins or joins again; answers the ids of its sandboxes that the
+  /// cluster ended while it was away (the node kills them).
+  caf::replies_to<atom::join, node_registration>::with<
+    std::vector<std::string>>,
+  /// A node's load, every second; not_found tells a node the scheduler does
+  /// not know (it restarted, or declared the node lost) to join again.
+  caf::replies_to<atom::heartbeat, node_load>::with<atom::ok_atom>,
+  /// Creates a sandbox: reserves the team's quota, places it, asks the node
+  /// (another one when a node fails, three tries at most).
+  caf::replies_to<atom::create, sandbox_request>::with<sandbox_actor,
+                                                       sandbox_info>,
+  /// The node table.
+  caf::replies_to<atom::list, atom::nodes>::with<std::vector<node_status>>,
+  /// The templates the ready nodes can start.
+  caf::replies_to<atom::list, atom::templates>::with<
+    std::vector<template_info>>,
+  /// Cordons (true) or uncordons (false) a node: no new sandboxes on it.
+  caf::replies_to<atom::cordon, std::string, bool>::with<atom::ok_atom>,
+  /// Drains a node: no new sandboxes; those still running after this many
+  /// milliseconds are killed.
+  caf::replies_to<atom::drain, std::string, int64_t>::with<atom::ok_atom>,
+  /// A team's limits and counters.
+  caf::replies_to<atom::get_atom, atom::limits, std::string>::with<team_usage>,
+  /// A sandbox ended (from the directory): its quota is released.
+  caf::reacts_to<atom::ended, sandbox_info>,
+  /// Internal: check heartbeats and drain deadlines.
+  caf::reacts_to<atom::tick>>;
+
+/// Knows every claimed sandbox of the cluster: where it runs and its last
+/// state, and records its life in PostgreSQL (the sandboxes table).
+using directory_actor = caf::typed_actor<
+  /// A sandbox was created for a client: watch it and record it.
+  caf::reacts_to<atom::put, sandbox_actor, sandbox_info>,
+  /// Finds a sandbox: its actor and last known info.
+  caf::replies_to<atom::get_atom, std::string>::with<sandbox_actor,
+                                                     sandbox_info>,
+  /// The sandboxes of a team ("": all), with their last known info.
+  caf::replies_to<atom::list, std::string>::with<std::vector<sandbox_info>>,
+  /// A node (re)joined running these: adopts the ones still live and
+  /// answers the ids of those the cluster ended meanwhile.
+  caf::replies_to<atom::adopt, node_registration>::with<
+    std::vector<std::string>>,
+  /// A node is lost: its sandboxes end with reason node_lost.
+  caf::reacts_to<atom::lost, std::string>,
+  /// Sends (ended, id) to the subscriber whenever a sandbox ends.
+  caf::reacts_to<atom::subscribe, caf::actor>,
+  /// Internal: a watched sandbox changed.
+  caf::reacts_to<atom::update, sandbox_info>,
+  /// Internal: sandboxes rebuilt from PostgreSQL whose node did not come
+  /// back in time are lost.
+  caf::reacts_to<atom::tick>>;
+
+/// The control's handles, as a process gets them once admitted.
+struct cluster_handles {
+  scheduler_actor scheduler;
+  directory_actor directory;
+  database_actor database;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, cluster_handles& x) {
+  return f(caf::meta::type_name("sbx.cluster_handles"), x.scheduler,
+           x.directory, x.database);
+}
+
+/// The only actor the control publishes on its cluster port: admits the
+/// processes that prove they know the cluster secret and hands them the
+/// control's actors. Everyone else is refused, and logged.
+using door_actor = caf::typed_actor<
+  /// A fresh single-use nonce to prove the secret with.
+  caf::replies_to<atom::hello>::with<std::string>,
+  /// Admits a process.
+  caf::replies_to<atom::join, join_request>::with<cluster_handles>>;
+
+/// A node's or gateway's membership of the cluster: joins through the
+/// control's door, joins again whenever it loses the control, and for a
+/// node registers it and reports its load every heartbeat.
+using member_actor = caf::typed_actor<
+  /// Internal: (re)join now.
+  caf::reacts_to<atom::join>,
+  /// Internal: time for a heartbeat.
+  caf::reacts_to<atom::heartbeat>>;
 
 } // namespace sbx
 
@@ -158,5 +282,12 @@ CAF_BEGIN_TYPE_ID_BLOCK(sbx_actors, caf::id_block::sbx_types::end)
   CAF_ADD_TYPE_ID(sbx_actors, (sbx::pool_actor))
   CAF_ADD_TYPE_ID(sbx_actors, (sbx::node_actor))
   CAF_ADD_TYPE_ID(sbx_actors, (sbx::directory_actor))
+  CAF_ADD_TYPE_ID(sbx_actors, (sbx::user_actor))
+  CAF_ADD_TYPE_ID(sbx_actors, (sbx::scheduler_actor))
+  CAF_ADD_TYPE_ID(sbx_actors, (sbx::door_actor))
+  CAF_ADD_TYPE_ID(sbx_actors, (sbx::member_actor))
+  CAF_ADD_TYPE_ID(sbx_actors, (sbx::node_registration))
+  CAF_ADD_TYPE_ID(sbx_actors, (sbx::cluster_handles))
+  CAF_ADD_TYPE_ID(sbx_actors, (std::vector<sbx::sandbox_actor>))
 
 CAF_END_TYPE_ID_BLOCK(sbx_actors)

@@ -121,6 +121,8 @@ struct sandbox_info {
   std::string id;
   std::string template_id;
   std::string team;
+  /// The node it runs on.
+  std::string node;
   /// starting, running, paused or killed.
   std::string state;
   std::map<std::string, std::string> metadata;
@@ -141,7 +143,7 @@ struct sandbox_info {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, sandbox_info& x) {
   return f(caf::meta::type_name("sbx.sandbox_info"), x.id, x.template_id,
-           x.team, x.state, x.metadata, x.vcpu, x.memory_mb, x.disk_mb,
+           x.team, x.node, x.state, x.metadata, x.vcpu, x.memory_mb, x.disk_mb,
            x.started_at_ms, x.end_at_ms, x.access_token, x.end_reason,
            x.revision);
 }
@@ -181,6 +183,9 @@ typename Inspector::result_type inspect(Inspector& f, sandbox_event& x) {
 /// A node's capacity and what is in use.
 struct node_load {
   std::string name;
+  /// Where gateways reach the node's actors directly (HOST:PORT); empty for
+  /// a node in the control's own process.
+  std::string address;
   unsigned vcpu_capacity = 0;
   uint64_t memory_capacity_mb = 0;
   unsigned max_sandboxes = 0;
@@ -193,9 +198,78 @@ struct node_load {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, node_load& x) {
-  return f(caf::meta::type_name("sbx.node_load"), x.name, x.vcpu_capacity,
+  return f(caf::meta::type_name("sbx.node_load"), x.name, x.address,
+           x.vcpu_capacity,
            x.memory_capacity_mb, x.max_sandboxes, x.vcpu_used,
            x.memory_used_mb, x.sandboxes, x.warm);
+}
+
+/// A node as the scheduler sees it.
+struct node_status {
+  node_load load;
+  /// ready, cordoned, draining or lost.
+  std::string state;
+  /// Starts sent to it and not yet answered.
+  unsigned starting = 0;
+  /// Unix milliseconds of its last heartbeat.
+  int64_t last_heartbeat_ms = 0;
+  /// When a drain kills what still runs (Unix ms; 0: no drain).
+  int64_t drain_deadline_ms = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, node_status& x) {
+  return f(caf::meta::type_name("sbx.node_status"), x.load, x.state,
+           x.starting, x.last_heartbeat_ms, x.drain_deadline_ms);
+}
+
+/// What a team may use: its plan's limits with its own overrides.
+struct team_limits {
+  /// Sandboxes running at once.
+  unsigned max_sandboxes = 20;
+  /// Per sandbox.
+  unsigned max_vcpu = 8;
+  uint64_t max_memory_mb = 8192;
+  /// Longest timeout a sandbox may have.
+  int64_t max_lifetime_ms = 24 * 3600 * 1000;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, team_limits& x) {
+  return f(caf::meta::type_name("sbx.team_limits"), x.max_sandboxes,
+           x.max_vcpu, x.max_memory_mb, x.max_lifetime_ms);
+}
+
+/// A team's live counters.
+struct team_usage {
+  team_limits limits;
+  /// Sandboxes counted against the limit (running and being started).
+  unsigned sandboxes = 0;
+  unsigned vcpu = 0;
+  uint64_t memory_mb = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, team_usage& x) {
+  return f(caf::meta::type_name("sbx.team_usage"), x.limits, x.sandboxes,
+           x.vcpu, x.memory_mb);
+}
+
+/// A process asking to join the cluster. The proof is the HMAC-SHA256 of
+/// the nonce the door handed out, keyed with the cluster secret, so the
+/// secret never crosses the wire.
+struct join_request {
+  /// node, gateway or admin.
+  std::string role;
+  std::string name;
+  std::string nonce;
+  std::string proof;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, join_request& x) {
+  return f(caf::meta::type_name("sbx.join_request"), x.role, x.name, x.nonce,
+           x.proof);
 }
 
 template <class Inspector>
@@ -236,5 +310,12 @@ CAF_BEGIN_TYPE_ID_BLOCK(sbx_types, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(sbx_types, (sbx::api_key_info))
   CAF_ADD_TYPE_ID(sbx_types, (sbx::template_info))
   CAF_ADD_TYPE_ID(sbx_types, (std::vector<sbx::template_info>))
+  CAF_ADD_TYPE_ID(sbx_types, (sbx::node_status))
+  CAF_ADD_TYPE_ID(sbx_types, (std::vector<sbx::node_status>))
+  CAF_ADD_TYPE_ID(sbx_types, (sbx::team_limits))
+  CAF_ADD_TYPE_ID(sbx_types, (sbx::team_usage))
+  CAF_ADD_TYPE_ID(sbx_types, (sbx::join_request))
+  CAF_ADD_TYPE_ID(sbx_types, (std::vector<sbx::sandbox_info>))
+  CAF_ADD_TYPE_ID(sbx_types, (std::vector<std::string>))
 
 CAF_END_TYPE_ID_BLOCK(sbx_types)

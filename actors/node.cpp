@@ -63,6 +63,7 @@ void start_sandbox(self_ptr self, const std::string& template_id, unsigned vcpu,
   sc.workdir = tpl.manifest.workdir;
   sc.template_env = tpl.manifest.env;
   sc.node = caf::actor_cast<node_actor>(self);
+  sc.node_name = st.cfg.name;
   sc.worker = st.workers[st.next_worker++ % st.workers.size()];
   sc.hub = st.hub;
   auto id = sc.spec.id;
@@ -341,6 +342,47 @@ node(node_actor::stateful_pointer<node_state> self, node_config cfg,
                 rp.deliver(std::move(c->infos));
             });
       return rp;
+    },
+    [self](atom::list, atom::live)
+      -> caf::result<std::vector<sandbox_info>, std::vector<sandbox_actor>> {
+      auto& st = self->state;
+      auto rp = self->make_response_promise<std::vector<sandbox_info>,
+                                            std::vector<sandbox_actor>>();
+      struct collector {
+        std::vector<sandbox_info> infos;
+        std::vector<sandbox_actor> handles;
+        size_t pending = 0;
+      };
+      auto c = std::make_shared<collector>();
+      c->pending = st.sandboxes.size();
+      if (c->pending == 0) {
+        rp.deliver(std::vector<sandbox_info>{}, std::vector<sandbox_actor>{});
+        return rp;
+      }
+      auto done = [c, rp]() mutable {
+        if (--c->pending == 0)
+          rp.deliver(std::move(c->infos), std::move(c->handles));
+      };
+      for (auto& [id, e] : st.sandboxes)
+        self->request(e.handle, 5s, atom::get_v)
+          .then(
+            [c, done, sb = e.handle](sandbox_info& info) mutable {
+              // Warm sandboxes are nobody's yet: the node alone knows them.
+              if (!info.team.empty() && info.state != "killed") {
+                c->infos.push_back(std::move(info));
+                c->handles.push_back(sb);
+              }
+              done();
+            },
+            [done](caf::error&) mutable { done(); });
+      return rp;
+    },
+    [self](atom::kill, const std::vector<std::string>& ids,
+           const std::string& reason) {
+      auto& st = self->state;
+      for (auto& [id, e] : st.sandboxes)
+        if (ids.empty() || std::find(ids.begin(), ids.end(), id) != ids.end())
+          caf::anon_send(e.handle, atom::kill_v, reason);
     },
     [self](atom::stats) -> caf::result<node_load> {
       auto& st = self->state;

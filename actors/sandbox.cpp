@@ -42,6 +42,7 @@ sandbox_impl::sandbox_impl(caf::actor_config& cfg, sandbox_config sc)
   : sandbox_actor::base(cfg), cfg_(std::move(sc)) {
   info_.id = cfg_.spec.id;
   info_.template_id = cfg_.template_id;
+  info_.node = cfg_.node_name;
   info_.state = "starting";
   info_.vcpu = cfg_.spec.limits.vcpu;
   info_.memory_mb = cfg_.spec.limits.memory_bytes >> 20;

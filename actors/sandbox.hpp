@@ -50,6 +50,7 @@ struct sandbox_config {
   std::map<std::string, std::string> template_env;
   /// Reported to when the sandbox ends.
   node_actor node;
+  std::string node_name;
   /// Runs the blocking driver calls.
   driver_worker_actor worker;
   std::shared_ptr<envd_hub> hub;

@@ -31,10 +31,8 @@ std::vector<component> components_of(const supervisor_config& cfg) {
                           sys.spawn<caf::detached>(cache, c, stats));
                       },
                       true});
-  if (cfg.directory)
-    result.push_back({"directory", cfg.directory, false});
-  if (cfg.node)
-    result.push_back({"node", cfg.node, false});
+  for (auto& [name, make] : cfg.components)
+    result.push_back({name, make, false});
   return result;
 }
 

@@ -22,10 +22,11 @@ struct supervisor_config {
   std::shared_ptr<store> db;
   /// The Redis client, shared with the cache actor.
   std::shared_ptr<cache_client> cache;
-  /// Starts the directory (before the node); empty: none.
-  std::function<caf::actor(caf::actor_system&)> directory;
-  /// Starts this machine's node (sandboxes); empty: no node.
-  std::function<caf::actor(caf::actor_system&)> node;
+  /// The role's own components (directory, scheduler, node, …), started
+  /// in this order after the database and the cache.
+  std::vector<std::pair<std::string,
+                        std::function<caf::actor(caf::actor_system&)>>>
+    components;
   /// Process metrics; may be null.
   metrics* stats = nullptr;
   /// Told of every component (re)started, so that others (the gateway's

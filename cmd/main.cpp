@@ -5,19 +5,45 @@
 #include <CLI/CLI.hpp>
 
 #include <iostream>
+#include <memory>
+#include <vector>
+
+namespace {
+
+struct role {
+  CLI::App* cmd;
+  std::unique_ptr<sbx::config_loader> loader;
+  int (*run)(const sbx::config&);
+  bool print_config = false;
+};
+
+} // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"sandhive: self-hostable, E2B-compatible sandboxes for AI "
                "agents"};
   app.require_subcommand(1);
   app.set_help_all_flag("--help-all", "show help for every subcommand");
-  auto up = app.add_subcommand(
-    "up", "run the whole platform on this machine, with its own PostgreSQL "
-          "and Redis unless URLs are given");
-  sbx::config_loader loader{*up};
-  bool print_config = false;
-  up->add_flag("--print-config", print_config,
-               "print the effective configuration and exit");
+  std::vector<role> roles;
+  auto add = [&](const char* name, const char* help,
+                 int (*run)(const sbx::config&)) {
+    auto cmd = app.add_subcommand(name, help);
+    roles.push_back({cmd, std::make_unique<sbx::config_loader>(*cmd), run});
+  };
+  add("up", "run the whole platform on this machine, with its own PostgreSQL "
+            "and Redis unless URLs are given",
+      sbx::run_up);
+  add("control", "run a cluster's control (scheduler, directory, teams) on "
+                 "--cluster-listen",
+      sbx::run_control);
+  add("node", "run sandboxes for the cluster whose control is at --join",
+      sbx::run_node);
+  add("gateway", "serve the HTTP API of the cluster whose control is at "
+                 "--join",
+      sbx::run_gateway);
+  for (auto& r : roles)
+    r.cmd->add_flag("--print-config", r.print_config,
+                    "print the effective configuration and exit");
   auto version = app.add_subcommand("version", "print the version and exit");
   try {
     app.parse(argc, argv);
@@ -28,14 +54,19 @@ int main(int argc, char** argv) {
     std::cout << "sandhive " << SBX_VERSION << "\n";
     return 0;
   }
-  sbx::config cfg;
-  if (auto err = loader.load(cfg)) {
-    std::cerr << "sandhive: " << *err << "\n";
-    return 2;
+  for (auto& r : roles) {
+    if (!*r.cmd)
+      continue;
+    sbx::config cfg;
+    if (auto err = r.loader->load(cfg)) {
+      std::cerr << "sandhive: " << *err << "\n";
+      return 2;
+    }
+    if (r.print_config) {
+      std::cout << sbx::to_ini(cfg);
+      return 0;
+    }
+    return r.run(cfg);
   }
-  if (print_config) {
-    std::cout << sbx::to_ini(cfg);
-    return 0;
-  }
-  return sbx::run_up(cfg);
+  return 2;
 }

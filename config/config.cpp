@@ -91,6 +91,23 @@ apply_fn url(std::string config::*field, std::vector<std::string> schemes) {
   };
 }
 
+apply_fn host_port(std::string config::*host, uint16_t config::*port,
+                   bool optional) {
+  return [=](config& c, const std::string& x) -> std::optional<std::string> {
+    if (x.empty() && optional) {
+      c.*host = "";
+      c.*port = 0;
+      return std::nullopt;
+    }
+    auto hp = parse_host_port(x);
+    if (!hp)
+      return "expected HOST:PORT, e.g. 127.0.0.1:4000";
+    c.*host = hp->first;
+    c.*port = hp->second;
+    return std::nullopt;
+  };
+}
+
 const std::vector<setting>& settings() {
   using namespace std::string_literals;
   static const std::vector<setting> table = {
@@ -153,6 +170,52 @@ const std::vector<setting>& settings() {
      text(&config::envd_path)},
     {"workers", "actor scheduler threads (0: one per core)",
      std::to_string(defaults::workers), count(&config::workers, 0, 1024)},
+    {"cluster-listen", "control: cluster address HOST:PORT nodes and "
+                       "gateways join (up: optional)",
+     "", host_port(&config::cluster_listen_host, &config::cluster_listen_port,
+                   true)},
+    {"join", "node, gateway: the control's cluster address HOST:PORT", "",
+     host_port(&config::join_host, &config::join_port, true)},
+    {"name", "node, gateway: this process's name in the cluster (default: "
+             "the host name)",
+     "", text(&config::name)},
+    {"cluster-secret", "the secret every process of the cluster shares "
+                       "(prefer cluster-secret-file)",
+     "", text(&config::cluster_secret)},
+    {"cluster-secret-file", "file holding the cluster secret (control: "
+                            "made when missing; default <data-dir>/"
+                            "cluster-secret)",
+     "", text(&config::cluster_secret_file)},
+    {"node-listen", "node: where gateways connect straight to this node",
+     defaults::node_listen,
+     host_port(&config::node_listen_host, &config::node_listen_port, false)},
+    {"advertise-host", "node: the host gateways use to reach node-listen "
+                       "(default: its host)",
+     "", text(&config::advertise_host)},
+    {"capacity-vcpu", "node: vCPUs to promise to sandboxes (0: cores x 32)",
+     "0", count(&config::capacity_vcpu, 0, 1'000'000)},
+    {"capacity-memory-mb", "node: memory to promise to sandboxes in MiB (0: "
+                           "the machine's)",
+     "0",
+     [](config& c, const std::string& x) -> std::optional<std::string> {
+       char* end = nullptr;
+       auto v = std::strtoull(x.c_str(), &end, 10);
+       if (x.empty() || *end != '\0' || v > (1ull << 32))
+         return "expected a whole number of MiB";
+       c.capacity_memory_mb = v;
+       return std::nullopt;
+     }},
+    {"node-timeout", "control: a node silent this long is lost",
+     ms_text(defaults::node_timeout), duration(&config::node_timeout)},
+    {"tls-certificate", "cluster TLS: this process's certificate (PEM); with "
+                        "tls-key and tls-ca, every cluster connection is TLS "
+                        "with certificates checked both ways",
+     "", text(&config::tls_certificate)},
+    {"tls-key", "cluster TLS: this process's private key (PEM)", "",
+     text(&config::tls_key)},
+    {"tls-ca", "cluster TLS: the CA certificate (PEM) peers must be signed "
+               "by",
+     "", text(&config::tls_ca)},
   };
   return table;
 }

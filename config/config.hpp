@@ -42,6 +42,23 @@ struct config {
   unsigned pool_size = 0;
   unsigned max_sandboxes = 0;
   std::string envd_path;
+  // -- cluster --
+  std::string cluster_listen_host;
+  uint16_t cluster_listen_port = 0;
+  std::string join_host;
+  uint16_t join_port = 0;
+  std::string name;
+  std::string cluster_secret;
+  std::string cluster_secret_file;
+  std::string node_listen_host;
+  uint16_t node_listen_port = 0;
+  std::string advertise_host;
+  unsigned capacity_vcpu = 0;
+  uint64_t capacity_memory_mb = 0;
+  std::chrono::milliseconds node_timeout{0};
+  std::string tls_certificate;
+  std::string tls_key;
+  std::string tls_ca;
 
   /// One effective setting, as text, for `--print-config`.
   struct entry {

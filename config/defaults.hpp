@@ -57,6 +57,12 @@ constexpr unsigned pool_size = 2;
 /// Sandboxes one node runs at most.
 constexpr unsigned max_sandboxes = 1000;
 
+/// A node silent this long is lost (its sandboxes are marked killed).
+constexpr auto node_timeout = 5s;
+
+/// Where a node accepts gateways' direct connections (port 0: any free).
+constexpr const char* node_listen = "127.0.0.1:0";
+
 /// Actor scheduler threads; 0 means one per core.
 constexpr unsigned workers = 0;
 

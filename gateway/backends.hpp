@@ -9,8 +9,10 @@
 
 namespace sbx {
 
-/// The actors the gateway's routes talk to. The supervisor replaces one when
-/// it restarts it; routes always read the live handle.
+/// The actors the gateway's routes talk to: the control's database,
+/// scheduler and directory. The supervisor replaces one when it restarts
+/// it, a gateway process when it joins the control again; routes always
+/// read the live handle.
 class backends {
 public:
   /// Records a (re)started component by its supervisor name.
@@ -18,8 +20,8 @@ public:
     std::lock_guard<std::mutex> guard{mtx_};
     if (name == "database")
       database_ = caf::actor_cast<database_actor>(a);
-    else if (name == "node")
-      node_ = caf::actor_cast<node_actor>(a);
+    else if (name == "scheduler")
+      scheduler_ = caf::actor_cast<scheduler_actor>(a);
     else if (name == "directory")
       directory_ = caf::actor_cast<directory_actor>(a);
   }
@@ -29,7 +31,7 @@ public:
   void clear() {
     std::lock_guard<std::mutex> guard{mtx_};
     database_ = nullptr;
-    node_ = nullptr;
+    scheduler_ = nullptr;
     directory_ = nullptr;
   }
 
@@ -43,15 +45,24 @@ public:
     return database_;
   }
 
-  node_actor node() const {
+  scheduler_actor scheduler() const {
     std::lock_guard<std::mutex> guard{mtx_};
-    return node_;
+    return scheduler_;
+  }
+
+  /// Takes the control's actors as a gateway gets them on joining (all
+  /// null when it lost the control).
+  void set(const cluster_handles& x) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    database_ = x.database;
+    scheduler_ = x.scheduler;
+    directory_ = x.directory;
   }
 
 private:
   mutable std::mutex mtx_;
   database_actor database_;
-  node_actor node_;
+  scheduler_actor scheduler_;
   directory_actor directory_;
 };
 

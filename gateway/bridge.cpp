@@ -12,7 +12,10 @@ bridge::bridge(caf::actor_system& sys, std::chrono::milliseconds timeout,
 }
 
 http::response bridge::to_response(const caf::error& err) {
-  return http::response::error(http_status(err), message_of(err));
+  auto res = http::response::error(http_status(err), message_of(err));
+  if (auto s = retry_after_of(err); s > 0)
+    res.headers.emplace_back("Retry-After", std::to_string(s));
+  return res;
 }
 
 } // namespace sbx

@@ -88,6 +88,18 @@ sandbox_routes::sandbox_routes(caf::actor_system& sys, bridge& b,
         if (auto sh = weak.lock())
           sh->update(info, {});
       },
+      // The directory says a sandbox ended (its node may be gone without a
+      // word, so its actor's down message may never come).
+      [weak](atom::ended, const std::string& id) {
+        if (auto sh = weak.lock()) {
+          std::lock_guard<std::mutex> guard{sh->mtx};
+          sh->routes.erase(id);
+        }
+      },
+      [self](atom::subscribe, const caf::actor& directory) {
+        caf::anon_send(caf::actor_cast<directory_actor>(directory),
+                       atom::subscribe_v, caf::actor_cast<caf::actor>(self));
+      },
     };
   });
 }
@@ -107,6 +119,12 @@ void sandbox_routes::put(const sandbox_actor& handle,
     caf::anon_send(shared_->janitor, atom::subscribe_v, handle, info.id);
 }
 
+void sandbox_routes::follow(const directory_actor& dir) {
+  if (dir && shared_->janitor)
+    caf::anon_send(shared_->janitor, atom::subscribe_v,
+                   caf::actor_cast<caf::actor>(dir));
+}
+
 void sandbox_routes::forget(const std::string& id) {
   std::lock_guard<std::mutex> guard{shared_->mtx};
   shared_->routes.erase(id);
@@ -121,26 +139,15 @@ void sandbox_routes::find(const std::string& id, callback fn) {
     return make_error(ec::not_found, "sandbox " + id + " not found");
   };
   bridge_.request(
-    backends_.node(),
-    [this, fn, not_found](const sandbox_actor& sb) {
-      if (!sb) {
+    backends_.directory(),
+    [this, fn, not_found](const sandbox_actor& sb, const sandbox_info& info) {
+      if (!sb || info.state == "killed" || info.team.empty()) {
         fn(not_found());
         return;
       }
-      bridge_.request(
-        sb,
-        [this, sb, fn, not_found](const sandbox_info& info) {
-          // A warm sandbox that nobody claimed is nobody's.
-          if (info.state == "killed" || info.team.empty()) {
-            fn(not_found());
-            return;
-          }
-          put(sb, info);
-          fn(sandbox_route{info.id, sb, info.team, info.access_token,
-                           std::make_shared<const sandbox_info>(info)});
-        },
-        [fn, not_found](const caf::error&) { fn(not_found()); },
-        atom::get_v);
+      put(sb, info);
+      fn(sandbox_route{info.id, sb, info.team, info.access_token,
+                       std::make_shared<const sandbox_info>(info)});
     },
     [fn, not_found](const caf::error& err) {
       fn(err == ec::not_found ? not_found() : caf::expected<sandbox_route>{err});
@@ -163,9 +170,9 @@ void sandbox_routes::find_if(std::function<bool(const sandbox_route&)> pred,
     fn(std::move(*hit));
     return;
   }
-  // Not cached (the gateway restarted, say): ask the node for all.
+  // Not cached (the gateway restarted, say): ask the directory for all.
   bridge_.request(
-    backends_.node(),
+    backends_.directory(),
     [this, pred, fn](const std::vector<sandbox_info>& infos) {
       for (auto& info : infos) {
         if (info.team.empty() || info.state == "killed")
@@ -178,7 +185,7 @@ void sandbox_routes::find_if(std::function<bool(const sandbox_route&)> pred,
       }
       fn(make_error(ec::not_found, "no sandbox matches the signature"));
     },
-    [fn](const caf::error& err) { fn(err); }, atom::list_v);
+    [fn](const caf::error& err) { fn(err); }, atom::list_v, std::string{});
 }
 
 } // namespace sbx

@@ -47,12 +47,16 @@ public:
   void put(const sandbox_actor& handle, const sandbox_info& info);
 
   /// Runs `fn` with the route of sandbox `id`, from the cache or else from
-  /// the node; ec::not_found when no such sandbox runs.
+  /// the directory; ec::not_found when no such sandbox runs.
   void find(const std::string& id, callback fn);
 
   /// Runs `fn` with the first sandbox that `pred` accepts (signed URLs name
   /// their sandbox only through its token); ec::not_found when none does.
   void find_if(std::function<bool(const sandbox_route&)> pred, callback fn);
+
+  /// Follows the directory's news of sandboxes that ended; call again
+  /// whenever the directory handle changes.
+  void follow(const directory_actor& dir);
 
   /// Drops a sandbox known to be gone.
   void forget(const std::string& id);

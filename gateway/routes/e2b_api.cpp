@@ -274,11 +274,9 @@ void create(api_context& ctx, http::request& req, http::responder respond,
     auto r = sr;
     r.team = key.team_id;
     ctx.bridge.request(
-      ctx.backends.node(),
+      ctx.backends.scheduler(),
       [&ctx, respond](const sandbox_actor& sb, const sandbox_info& info) {
         ctx.sandboxes.put(sb, info);
-        if (auto dir = ctx.backends.directory())
-          caf::anon_send(dir, atom::put_v, ctx.node_name, sb, info);
         respond(json_reply(201, sandbox_json(ctx, info)));
       },
       [respond, tpl = sr.template_id](const caf::error& err) {
@@ -337,7 +335,7 @@ void list(api_context& ctx, http::request& req, http::responder respond,
   auto tpl = req.query_param("template").value_or("");
   ctx.auth.check(req, respond, [=, &ctx](const api_key_info& key) {
     ctx.bridge.request(
-      ctx.backends.node(),
+      ctx.backends.directory(),
       [=, &ctx](std::vector<sandbox_info> infos) {
         auto keep = [&](const sandbox_info& x) {
           if (x.team != key.team_id || x.state == "killed"
@@ -385,7 +383,7 @@ void list(api_context& ctx, http::request& req, http::responder respond,
           res.headers.emplace_back("X-Next-Token", next);
         respond(std::move(res));
       },
-      fail_with(respond), atom::list_v);
+      fail_with(respond), atom::list_v, key.team_id);
   });
 }
 
@@ -676,7 +674,7 @@ void add_e2b_api(http::router& r, api_context& ctx) {
   auto templates = [&ctx](http::request& req, http::responder respond) {
     ctx.auth.check(req, respond, [&ctx, respond](const api_key_info&) {
       ctx.bridge.request(
-        ctx.backends.node(),
+        ctx.backends.scheduler(),
         [&ctx, respond](const std::vector<template_info>& ts) {
           auto out = json::array();
           for (auto& t : ts)
@@ -708,7 +706,7 @@ void add_e2b_api(http::router& r, api_context& ctx) {
           ctx.auth.check(req, respond, [&ctx, respond, alias = req.params["alias"]](
                                          const api_key_info&) {
             ctx.bridge.request(
-              ctx.backends.node(),
+              ctx.backends.scheduler(),
               [respond, alias](const std::vector<template_info>& ts) {
                 for (auto& t : ts)
                   if (t.id == alias)

@@ -39,8 +39,6 @@ struct api_context {
   std::string envd_version = "0.6.4";
   /// E2B's deprecated clientID, required by the schema.
   std::string client_id = "sandhive";
-  /// The node this gateway creates on (`sandhive up`: its own).
-  std::string node_name = "local";
 };
 
 /// The E2B control plane: /sandboxes, /v2/sandboxes, /templates, …

@@ -1,5 +1,8 @@
 #include "runtime/auth/api_key.hpp"
 
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
@@ -38,6 +41,19 @@ std::string sha256_hex(std::string_view x) {
   unsigned char digest[SHA256_DIGEST_LENGTH];
   SHA256(reinterpret_cast<const unsigned char*>(x.data()), x.size(), digest);
   return to_hex(digest, sizeof(digest));
+}
+
+std::string hmac_sha256_hex(std::string_view key, std::string_view msg) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned len = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(msg.data()), msg.size(), digest,
+       &len);
+  return to_hex(digest, len);
+}
+
+bool equal_constant_time(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
 api_key generate_api_key() {

@@ -24,6 +24,12 @@ bool is_api_key(std::string_view x);
 /// Lower-case hex SHA-256 of `x`.
 std::string sha256_hex(std::string_view x);
 
+/// Lower-case hex HMAC-SHA256 of `msg` keyed with `key`.
+std::string hmac_sha256_hex(std::string_view key, std::string_view msg);
+
+/// Compares in time independent of where the strings differ.
+bool equal_constant_time(std::string_view a, std::string_view b);
+
 /// `n` random bytes as lower-case hex (2n characters).
 std::string random_hex(size_t n);
 

@@ -178,6 +178,65 @@ public:
     });
   }
 
+  caf::expected<std::vector<sandbox_record>> live_sandboxes() override {
+    std::vector<sandbox_record> result;
+    auto err = run([&](pqxx::connection& c) -> caf::error {
+      pqxx::nontransaction tx{c};
+      auto rows = tx.exec(
+        "SELECT id, team_id, template_id, COALESCE(node, ''), metadata::text, "
+        "vcpu, memory_mb, disk_mb, state, "
+        "(extract(epoch FROM created_at) * 1000)::bigint "
+        "FROM sandboxes WHERE ended_at IS NULL");
+      for (auto row : rows) {
+        sandbox_record r;
+        r.id = row[0].as<std::string>();
+        r.team_id = row[1].as<std::string>();
+        r.template_id = row[2].as<std::string>();
+        r.node = row[3].as<std::string>();
+        auto meta = nlohmann::json::parse(row[4].as<std::string>(), nullptr,
+                                          false);
+        if (meta.is_object())
+          for (auto& [k, v] : meta.items())
+            if (v.is_string())
+              r.metadata[k] = v.get<std::string>();
+        r.vcpu = row[5].as<unsigned>();
+        r.memory_mb = row[6].as<uint64_t>();
+        r.disk_mb = row[7].as<uint64_t>();
+        r.state = row[8].as<std::string>();
+        r.created_at_ms = row[9].as<int64_t>();
+        result.push_back(std::move(r));
+      }
+      return caf::none;
+    });
+    if (err)
+      return err;
+    return result;
+  }
+
+  caf::expected<team_record> find_team(const std::string& team_id) override {
+    team_record rec;
+    auto err = run([&](pqxx::connection& c) -> caf::error {
+      pqxx::nontransaction tx{c};
+      auto rows = tx.exec_params(
+        "SELECT plan, limits::text FROM teams WHERE id::text = $1 "
+        "AND deleted_at IS NULL",
+        team_id);
+      if (rows.empty())
+        return make_error(ec::not_found, "team " + team_id + " not found");
+      rec.plan = rows[0][0].as<std::string>();
+      auto limits = nlohmann::json::parse(rows[0][1].as<std::string>(),
+                                          nullptr, false);
+      if (limits.is_object())
+        for (auto& [k, v] : limits.items())
+          if (v.is_number_integer())
+            rec.limits[k] = v.get<int64_t>();
+      return caf::none;
+    });
+    if (err)
+      return err;
+    return rec;
+  }
+
   caf::expected<size_t> end_live_sandboxes(const std::string& node,
                                            const std::string& reason) override {
     size_t n = 0;

@@ -34,6 +34,13 @@ struct sandbox_record {
   std::string end_reason;
 };
 
+/// A team's plan and its own overrides of the plan's limits
+/// (max_sandboxes, max_vcpu, max_memory_mb, max_lifetime_s).
+struct team_record {
+  std::string plan;
+  std::map<std::string, int64_t> limits;
+};
+
 /// An API key as the store knows it (never the key itself).
 struct api_key_record {
   std::string key_id;
@@ -75,6 +82,13 @@ public:
   /// Records a sandbox's current state (created, paused, resumed, ended);
   /// idempotent, so a record sent twice is harmless.
   virtual caf::error record_sandbox(const sandbox_record& rec) = 0;
+
+  /// Every sandbox recorded as live (not ended), on any node.
+  virtual caf::expected<std::vector<sandbox_record>> live_sandboxes() = 0;
+
+  /// The plan and limit overrides of a team; ec::not_found when unknown.
+  virtual caf::expected<team_record> find_team(const std::string& team_id)
+    = 0;
 
   /// Ends every sandbox of `node` still recorded as live (after a crash,
   /// nothing of them survived); returns how many.

@@ -64,6 +64,19 @@ public:
     return caf::none;
   }
 
+  caf::expected<std::vector<sandbox_record>> live_sandboxes() override {
+    std::lock_guard<std::mutex> guard{mtx};
+    std::vector<sandbox_record> result;
+    for (auto& [id, r] : sandboxes)
+      if (r.state != "killed")
+        result.push_back(r);
+    return result;
+  }
+
+  caf::expected<team_record> find_team(const std::string&) override {
+    return team_record{"free", {}};
+  }
+
   caf::expected<size_t> end_live_sandboxes(const std::string&,
                                            const std::string&) override {
     return size_t{0};

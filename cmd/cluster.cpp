@@ -1,0 +1,213 @@
+// The cluster roles: `sandhive control`, `sandhive node` and `sandhive
+// gateway`. The same actors as `sandhive up`, in separate processes that
+// talk through CAF's middleman.
+
+#include "cmd/commands.hpp"
+#include "cmd/process.hpp"
+
+#include "actors/error.hpp"
+#include "actors/member.hpp"
+#include "actors/supervisor.hpp"
+#include "runtime/log/log.hpp"
+#include "runtime/store/store.hpp"
+
+#include <caf/scoped_actor.hpp>
+
+#include <atomic>
+
+#include <unistd.h>
+
+namespace sbx {
+
+namespace {
+
+using namespace std::chrono_literals;
+
+/// Set when the control refused this process for good; main then exits 1.
+std::atomic<bool> refused_for_good{false};
+
+std::function<void(const caf::error&)> exit_when_refused() {
+  return [](const caf::error&) {
+    refused_for_good = true;
+    ::kill(::getpid(), SIGTERM);
+  };
+}
+
+caf::error check_join(const config& cfg) {
+  if (cfg.join_host.empty() || cfg.join_port == 0)
+    return make_error(ec::invalid_argument,
+                      "--join HOST:PORT (the control's cluster-listen) is "
+                      "required");
+  return caf::none;
+}
+
+} // namespace
+
+int run_control(const config& cfg) {
+  auto stop_signals = block_stop_signals();
+  log::init(cfg.log_level, cfg.log_format);
+  auto lg = log::get("sandhive");
+  if (cfg.cluster_listen_host.empty())
+    return fail("--cluster-listen HOST:PORT is required: where nodes and "
+                "gateways join");
+  std::string error;
+  int lock_fd = -1;
+  auto data_dir = prepare_data_dir(cfg.data_dir, lock_fd, error);
+  if (data_dir.empty())
+    return fail(error);
+  auto secret = cluster_secret(cfg, data_dir, true);
+  if (!secret)
+    return fail(message_of(secret.error()));
+  control_storage storage;
+  if (auto err = storage.start(cfg, data_dir))
+    return fail(message_of(err));
+  auto sys = make_actor_system(cfg, true);
+  backends live;
+  control_roles control{*sys, cfg, live, *secret};
+  supervisor_config scfg;
+  scfg.on_start = [&live](const std::string& name, const caf::actor& a) {
+    live.set(name, a);
+  };
+  scfg.db = storage.db;
+  scfg.cache = storage.cache;
+  control.add_components(scfg);
+  auto sup = sys->spawn(supervisor, scfg);
+  if (auto err = control.publish(cfg))
+    return fail(message_of(err));
+  lg->info("sandhive control {} is up", SBX_VERSION);
+  lg->info("received {}; shutting down", wait_for_stop(stop_signals));
+  stop_supervisor(*sys, sup);
+  control.release();
+  live.clear();
+  sys.reset();
+  storage.stop();
+  ::close(lock_fd);
+  lg->info("stopped");
+  return 0;
+}
+
+int run_node(const config& cfg) {
+  if (auto err = isolate_mounts())
+    return fail("sandhive node runs sandboxes and needs root: "
+                + message_of(err));
+  auto stop_signals = block_stop_signals();
+  log::init(cfg.log_level, cfg.log_format);
+  auto lg = log::get("sandhive");
+  if (auto err = check_join(cfg))
+    return fail(message_of(err));
+  std::string error;
+  int lock_fd = -1;
+  auto data_dir = prepare_data_dir(cfg.data_dir, lock_fd, error);
+  if (data_dir.empty())
+    return fail(error);
+  auto secret = cluster_secret(cfg, data_dir, false);
+  if (!secret)
+    return fail(message_of(secret.error()));
+  auto ncfg = node_config_of(cfg, data_dir);
+  ncfg.name = member_name(cfg);
+  auto sys = make_actor_system(cfg, true);
+  auto mm = cluster_middleman(*sys, cfg);
+  // Gateways connect straight here, so that a sandbox's data does not pass
+  // through the control (and survives its restart).
+  uint16_t node_port = 0;
+  {
+    caf::scoped_actor self{*sys};
+    self->request(mm, 5s, caf::open_atom::value, cfg.node_listen_port,
+                  cfg.node_listen_host, true)
+      .receive([&](uint16_t port) { node_port = port; },
+               [&](caf::error& err) { error = sys->render(err); });
+  }
+  if (node_port == 0)
+    return fail("cannot listen for gateways on " + cfg.node_listen_host + ":"
+                + std::to_string(cfg.node_listen_port) + ": " + error);
+  auto address = (cfg.advertise_host.empty() ? cfg.node_listen_host
+                                             : cfg.advertise_host)
+                 + ":" + std::to_string(node_port);
+  auto first_node = make_node(*sys, ncfg);
+  if (!first_node)
+    return fail("cannot start the node: " + message_of(first_node.error()));
+  auto node_handle = std::make_shared<live_handle<node_actor>>();
+  supervisor_config scfg;
+  scfg.on_start = [node_handle](const std::string& name, const caf::actor& a) {
+    if (name == "node")
+      node_handle->set(caf::actor_cast<node_actor>(a));
+  };
+  scfg.components.emplace_back(
+    "node", [first = std::make_shared<caf::actor>(
+               caf::actor_cast<caf::actor>(*first_node)),
+             ncfg](caf::actor_system& sys) {
+      if (*first)
+        return std::exchange(*first, caf::actor{});
+      auto n = make_node(sys, ncfg);
+      return n ? caf::actor_cast<caf::actor>(*n) : caf::actor{};
+    });
+  scfg.components.emplace_back("member", [&, node_handle](caf::actor_system& sys) {
+    member_config mc;
+    mc.role = "node";
+    mc.name = ncfg.name;
+    mc.host = cfg.join_host;
+    mc.port = cfg.join_port;
+    mc.middleman = mm;
+    mc.secret = *secret;
+    mc.node = [node_handle] { return node_handle->get(); };
+    mc.address = address;
+    mc.on_refused = exit_when_refused();
+    return caf::actor_cast<caf::actor>(sys.spawn(member, mc));
+  });
+  auto sup = sys->spawn(supervisor, scfg);
+  lg->info("sandhive node '{}' is up: joining {}:{}, gateways reach it at {}",
+           ncfg.name, cfg.join_host, cfg.join_port, address);
+  lg->info("received {}; shutting down", wait_for_stop(stop_signals));
+  stop_supervisor(*sys, sup);
+  node_handle->set(node_actor{});
+  sys.reset();
+  ::close(lock_fd);
+  lg->info("stopped");
+  return refused_for_good ? 1 : 0;
+}
+
+int run_gateway(const config& cfg) {
+  auto stop_signals = block_stop_signals();
+  log::init(cfg.log_level, cfg.log_format);
+  auto lg = log::get("sandhive");
+  if (auto err = check_join(cfg))
+    return fail(message_of(err));
+  auto secret = cluster_secret(cfg, cfg.data_dir, false);
+  if (!secret)
+    return fail(message_of(secret.error()));
+  http_gateway gw{cfg};
+  if (auto err = gw.listen(cfg))
+    return fail(message_of(err));
+  auto sys = make_actor_system(cfg, true);
+  backends live;
+  supervisor_config scfg;
+  scfg.components.emplace_back("member", [&](caf::actor_system& sys) {
+    member_config mc;
+    mc.role = "gateway";
+    mc.name = member_name(cfg);
+    mc.host = cfg.join_host;
+    mc.port = cfg.join_port;
+    mc.middleman = cluster_middleman(sys, cfg);
+    mc.secret = *secret;
+    mc.on_join = [&](const cluster_handles& h) {
+      live.set(h);
+      gw.follow(h.directory);
+    };
+    mc.on_refused = exit_when_refused();
+    return caf::actor_cast<caf::actor>(sys.spawn(member, mc));
+  });
+  auto sup = sys->spawn(supervisor, scfg);
+  gw.start(*sys, cfg, live, sup);
+  lg->info("sandhive gateway is up: http://{}:{}, joining {}:{}",
+           cfg.listen_host, gw.port(), cfg.join_host, cfg.join_port);
+  lg->info("received {}; shutting down", wait_for_stop(stop_signals));
+  gw.stop();
+  stop_supervisor(*sys, sup);
+  gw.release();
+  live.clear();
+  sys.reset();
+  lg->info("stopped");
+  return refused_for_good ? 1 : 0;
+}
+
+} // namespace sbx

@@ -1,0 +1,395 @@
+#include "cmd/process.hpp"
+
+#include "actors/directory.hpp"
+#include "actors/door.hpp"
+#include "actors/error.hpp"
+#include "actors/scheduler.hpp"
+#include "actors/supervisor.hpp"
+#include "gateway/auth.hpp"
+#include "gateway/bridge.hpp"
+#include "gateway/routes/routes.hpp"
+#include "gateway/sandbox_routes.hpp"
+#include "runtime/auth/api_key.hpp"
+#include "runtime/cache/cache_client.hpp"
+#include "runtime/embedded/servers.hpp"
+#include "runtime/log/log.hpp"
+#include "runtime/secret_file.hpp"
+#include "runtime/store/store.hpp"
+
+#include <caf/actor_system_config.hpp>
+#include <caf/io/middleman.hpp>
+#include <caf/io/publish.hpp>
+#include <caf/openssl/manager.hpp>
+#include <caf/openssl/publish.hpp>
+#include <caf/scoped_actor.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <thread>
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+namespace sbx {
+
+namespace fs = std::filesystem;
+
+int fail(const std::string& what) {
+  std::cerr << "sandhive: " << what << "\n";
+  return 1;
+}
+
+std::string prepare_data_dir(const std::string& dir, int& lock_fd,
+                             std::string& error) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) {
+    error = "cannot create data dir " + dir + ": " + ec.message()
+            + "; pick another with --data-dir";
+    return "";
+  }
+  auto lock_path = dir + "/sandhive.lock";
+  int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    error = "data dir " + dir + " is not writable (" + std::strerror(errno)
+            + "); pick another with --data-dir";
+    return "";
+  }
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    std::string pid(32, '\0');
+    auto n = ::pread(fd, pid.data(), pid.size(), 0);
+    pid.resize(n > 0 ? static_cast<size_t>(n) : 0);
+    while (!pid.empty() && (pid.back() == '\n' || pid.back() == '\0'))
+      pid.pop_back();
+    error = "another sandhive (pid " + (pid.empty() ? "?" : pid)
+            + ") is running on data dir " + dir;
+    ::close(fd);
+    return "";
+  }
+  auto pid = std::to_string(::getpid()) + "\n";
+  if (::ftruncate(fd, 0) != 0
+      || ::pwrite(fd, pid.data(), pid.size(), 0)
+           != static_cast<ssize_t>(pid.size())) {
+    error = "data dir " + dir + " is not writable; pick another with "
+            "--data-dir";
+    ::close(fd);
+    return "";
+  }
+  lock_fd = fd;
+  auto abs = fs::absolute(dir).lexically_normal().string();
+  if (!abs.empty() && abs.back() == '/')
+    abs.pop_back();
+  return abs;
+}
+
+sigset_t block_stop_signals() {
+  // A peer that goes away (an envd, an HTTP client) is an error value, not
+  // a reason to die.
+  ::signal(SIGPIPE, SIG_IGN);
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  return stop_signals;
+}
+
+const char* wait_for_stop(const sigset_t& signals) {
+  int sig = 0;
+  sigwait(&signals, &sig);
+  return sig == SIGINT ? "SIGINT" : "SIGTERM";
+}
+
+bool tls_enabled(const config& cfg) {
+  return !cfg.tls_certificate.empty() && !cfg.tls_key.empty()
+         && !cfg.tls_ca.empty();
+}
+
+actor_system_ptr make_actor_system(const config& cfg, bool network) {
+  auto owned_cfg = std::make_shared<caf::actor_system_config>();
+  auto& sys_cfg = *owned_cfg;
+  sys_cfg.add_message_types<caf::id_block::sbx_types>();
+  sys_cfg.add_message_types<caf::id_block::sbx_actors>();
+  sys_cfg.add_error_category(
+    caf::atom("sbx"), [](uint8_t code, caf::atom_value, const caf::message&) {
+      return std::string{"sbx."} + to_string(static_cast<ec>(code));
+    });
+  auto workers = cfg.workers != 0
+                   ? cfg.workers
+                   : std::max(2u, std::thread::hardware_concurrency());
+  sys_cfg.set("scheduler.max-threads", static_cast<size_t>(workers));
+  sys_cfg.set("logger.console", caf::atom("none"));
+  if (network) {
+    sys_cfg.load<caf::io::middleman>();
+    // A hung peer (SIGSTOP, a dead link) sends nothing: its connection is
+    // closed after this, and every actor of it reported down.
+    sys_cfg.set("middleman.heartbeat-interval", caf::timespan{std::chrono::milliseconds{500}});
+    sys_cfg.set("middleman.connection-timeout", caf::timespan{std::chrono::seconds{4}});
+    if (tls_enabled(cfg)) {
+      sys_cfg.openssl_certificate = cfg.tls_certificate;
+      sys_cfg.openssl_key = cfg.tls_key;
+      sys_cfg.openssl_cafile = cfg.tls_ca;
+      sys_cfg.load<caf::openssl::manager>();
+    }
+  }
+  return actor_system_ptr{new caf::actor_system(sys_cfg),
+                          [owned_cfg](caf::actor_system* sys) {
+                            delete sys; // before its config
+                          }};
+}
+
+caf::io::middleman_actor cluster_middleman(caf::actor_system& sys,
+                                           const config& cfg) {
+  if (tls_enabled(cfg))
+    return sys.openssl_manager().actor_handle();
+  return sys.middleman().actor_handle();
+}
+
+caf::expected<std::string> cluster_secret(const config& cfg,
+                                          const std::string& data_dir,
+                                          bool create) {
+  if (!cfg.cluster_secret.empty())
+    return cfg.cluster_secret;
+  auto file = cfg.cluster_secret_file.empty() ? data_dir + "/cluster-secret"
+                                              : cfg.cluster_secret_file;
+  std::ifstream in{file};
+  std::string secret;
+  if (in && std::getline(in, secret) && !secret.empty())
+    return secret;
+  if (!create)
+    return make_error(ec::invalid_argument,
+                      "no cluster secret: set --cluster-secret-file to the "
+                      "control's " + std::string{"<data-dir>/cluster-secret"}
+                        + " (looked for " + file + ")");
+  secret = auth::random_hex(32);
+  if (auto err = write_secret_file(file, secret))
+    return err;
+  log::get("sandhive")->info("made the cluster secret {}: nodes and gateways "
+                             "join with --cluster-secret-file pointing at a "
+                             "copy of it",
+                             file);
+  return secret;
+}
+
+std::string member_name(const config& cfg) {
+  if (!cfg.name.empty())
+    return cfg.name;
+  char host[256] = {};
+  ::gethostname(host, sizeof(host) - 1);
+  return host;
+}
+
+void stop_supervisor(caf::actor_system& sys, const supervisor_actor& sup) {
+  caf::scoped_actor self{sys};
+  self->request(sup, std::chrono::seconds{12}, atom::shutdown_v)
+    .receive([](atom::ok_atom) {},
+             [&](caf::error& err) {
+               log::get("sandhive")->warn("supervisor did not stop cleanly: {}",
+                                          message_of(err));
+             });
+}
+
+// -- control_roles ------------------------------------------------------------
+
+control_roles::control_roles(caf::actor_system& sys, const config& cfg,
+                             backends& live, std::string secret)
+  : sys_(sys), cfg_(cfg), live_(live) {
+  door_ = sys.spawn(sbx::door, std::move(secret), [&live] {
+    return cluster_handles{live.scheduler(), live.directory(),
+                           live.database()};
+  });
+}
+
+void control_roles::add_components(supervisor_config& scfg) {
+  auto& live = live_;
+  scfg.components.emplace_back("directory", [&live](caf::actor_system& sys) {
+    return caf::actor_cast<caf::actor>(
+      sys.spawn(directory, [&live] { return live.database(); },
+                [&live] { return live.scheduler(); },
+                std::chrono::seconds{30}));
+  });
+  scheduler_config sc;
+  sc.node_timeout = cfg_.node_timeout;
+  sc.database = [&live] { return live.database(); };
+  sc.directory = [&live] { return live.directory(); };
+  scfg.components.emplace_back("scheduler", [sc](caf::actor_system& sys) {
+    return caf::actor_cast<caf::actor>(sys.spawn(scheduler, sc));
+  });
+}
+
+caf::error control_roles::publish(const config& cfg) {
+  auto& host = cfg.cluster_listen_host;
+  auto port = cfg.cluster_listen_port;
+  auto published
+    = tls_enabled(cfg)
+        ? caf::openssl::publish(door_, port, host.c_str(), true)
+        : caf::io::publish(door_, port, host.c_str(), true);
+  if (!published)
+    return make_error(ec::unavailable,
+                      "cannot listen for the cluster on " + host + ":"
+                        + std::to_string(port) + ": "
+                        + sys_.render(published.error()));
+  log::get("sandhive")->info("cluster port {}:{} open{}", host, *published,
+                             tls_enabled(cfg) ? " (TLS)" : "");
+  return caf::none;
+}
+
+void control_roles::release() {
+  caf::anon_send_exit(door_, caf::exit_reason::user_shutdown);
+  door_ = nullptr;
+}
+
+// -- control_storage ----------------------------------------------------------
+
+control_storage::control_storage() = default;
+
+control_storage::~control_storage() = default;
+
+caf::error control_storage::start(const config& cfg,
+                                  const std::string& data_dir) {
+  auto pg_url = cfg.postgres_url;
+  auto redis_url = cfg.redis_url;
+  if (pg_url.empty()) {
+    pg_ = std::make_unique<embedded::postgres>(data_dir, cfg.postgres_bin_dir);
+    if (auto err = pg_->start())
+      return make_error(ec::unavailable,
+                        "cannot start the embedded PostgreSQL: "
+                          + message_of(err));
+    pg_url = pg_->url();
+  }
+  if (redis_url.empty()) {
+    redis_ = std::make_unique<embedded::redis>(data_dir, cfg.redis_server);
+    if (auto err = redis_->start())
+      return make_error(ec::unavailable,
+                        "cannot start the embedded Redis: " + message_of(err));
+    redis_url = redis_->url();
+  }
+  db = make_pg_store(pg_url, cfg.store_timeout);
+  if (auto err = db->ping())
+    return make_error(ec::unavailable,
+                      "PostgreSQL at " + redact_url(pg_url)
+                        + " does not answer: " + message_of(err)
+                        + "; check --postgres-url");
+  cache = make_redis_client(redis_url, cfg.store_timeout);
+  if (auto err = cache->ping())
+    return make_error(ec::unavailable,
+                      "Redis at " + redact_url(redis_url) + " does not answer: "
+                        + message_of(err) + "; check --redis-url");
+  auto migrations = parse_migrations(embedded_migrations());
+  if (!migrations)
+    return migrations.error();
+  auto applied = db->migrate(*migrations);
+  if (!applied)
+    return make_error(ec::migration_failed, "cannot migrate the database: "
+                                              + message_of(applied.error()));
+  for (auto& name : *applied)
+    log::get("store")->info("applied migration {}", name);
+  auto key_file = data_dir + "/api-key";
+  auto key = db->bootstrap([&](const auth::api_key& k) {
+    return write_secret_file(key_file, k.secret);
+  });
+  if (!key)
+    return make_error(ec::internal, "cannot bootstrap the default team: "
+                                      + message_of(key.error()));
+  if (*key)
+    std::cout << "sandhive: created team 'default' and its API key (shown "
+                 "once, also saved in "
+              << key_file << "):\n"
+              << (*key)->secret << "\n"
+              << std::flush;
+  return caf::none;
+}
+
+void control_storage::stop() {
+  db.reset();
+  cache.reset();
+  if (redis_)
+    redis_->stop();
+  if (pg_)
+    pg_->stop();
+}
+
+// -- node ---------------------------------------------------------------------
+
+node_config node_config_of(const config& cfg, const std::string& data_dir) {
+  node_config n;
+  n.name = cfg.name.empty() ? node_config{}.name : cfg.name;
+  n.data_dir = data_dir;
+  n.envd_path = cfg.envd_path.empty()
+                  ? (fs::read_symlink("/proc/self/exe").parent_path()
+                     / "sandhive-envd")
+                      .string()
+                  : cfg.envd_path;
+  n.max_sandboxes = cfg.max_sandboxes;
+  n.vcpu_capacity = cfg.capacity_vcpu;
+  n.memory_capacity_mb = cfg.capacity_memory_mb;
+  // One parent cgroup per data dir: the cleanup at start removes only what
+  // an earlier run on this data dir left, never another node's sandboxes.
+  n.cgroup_parent = "sandhive-" + auth::sha256_hex(data_dir).substr(0, 12);
+  n.pools = {{"base", cfg.pool_size}};
+  return n;
+}
+
+// -- http_gateway -------------------------------------------------------------
+
+namespace {
+
+server_options server_options_of(const config& cfg) {
+  return {cfg.http_body_limit, cfg.http_read_timeout, cfg.http_idle_timeout,
+          cfg.http_threads};
+}
+
+} // namespace
+
+http_gateway::http_gateway(const config& cfg)
+  : server_(server_options_of(cfg), routes_, stats) {
+  // nop
+}
+
+http_gateway::~http_gateway() = default;
+
+caf::error http_gateway::listen(const config& cfg) {
+  return server_.listen(cfg.listen_host, cfg.listen_port);
+}
+
+void http_gateway::start(caf::actor_system& sys, const config& cfg,
+                         backends& live, supervisor_actor sup) {
+  std::unique_lock<std::mutex> guard{mtx_};
+  bridge_ = std::make_unique<bridge>(sys, cfg.request_timeout,
+                                     cfg.http_max_in_flight);
+  // A verified key is remembered this long: also how long a revoked key
+  // keeps working at most.
+  auth_ = std::make_unique<api_auth>(*bridge_, live, std::chrono::seconds{5});
+  sandboxes_ = std::make_unique<sandbox_routes>(sys, *bridge_, live);
+  api_ = std::make_unique<routes::api_context>(
+    routes::api_context{sys, *bridge_, live, *auth_, *sandboxes_});
+  guard.unlock();
+  follow(live.directory());
+  routes::add_health(routes_, *bridge_, sup, routes::sandbox_health(*api_));
+  routes::add_metrics(routes_, stats);
+  routes::add_e2b_api(routes_, *api_);
+  routes::add_envd_api(routes_, *api_);
+  routes::add_files(routes_, *api_);
+  routes::add_websockets(routes_, *api_);
+  server_.start();
+}
+
+void http_gateway::follow(const directory_actor& dir) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  if (sandboxes_)
+    sandboxes_->follow(dir);
+}
+
+void http_gateway::stop() {
+  server_.stop();
+}
+
+void http_gateway::release() {
+  std::lock_guard<std::mutex> guard{mtx_};
+  if (sandboxes_)
+    sandboxes_->stop();
+}
+
+} // namespace sbx

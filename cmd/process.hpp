@@ -1,0 +1,216 @@
+#pragma once
+
+// What the roles (up, control, node, gateway) share: the data dir, stop
+// signals, the actor system, the cluster secret, the databases of a
+// control, the node of a machine and the HTTP gateway.
+
+#include "actors/interfaces.hpp"
+#include "actors/node.hpp"
+#include "config/config.hpp"
+#include "gateway/backends.hpp"
+#include "gateway/router.hpp"
+#include "gateway/server.hpp"
+#include "runtime/metrics/metrics.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/io/middleman_actor.hpp>
+
+#include <condition_variable>
+#include <csignal>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+
+namespace sbx {
+
+class api_auth;
+class bridge;
+class cache_client;
+class sandbox_routes;
+class store;
+namespace embedded {
+class postgres;
+class redis;
+} // namespace embedded
+namespace routes {
+struct api_context;
+} // namespace routes
+
+struct supervisor_config;
+
+/// A handle that a component replaces when it restarts; read from any
+/// thread.
+template <class Handle>
+class live_handle {
+public:
+  void set(Handle x) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    x_ = std::move(x);
+  }
+
+  Handle get() const {
+    std::lock_guard<std::mutex> guard{mtx_};
+    return x_;
+  }
+
+private:
+  mutable std::mutex mtx_;
+  Handle x_;
+};
+
+/// Something that happens once, waited for from another thread.
+class one_shot {
+public:
+  void set() {
+    std::lock_guard<std::mutex> guard{mtx_};
+    done_ = true;
+    cv_.notify_all();
+  }
+
+  bool wait_for(std::chrono::milliseconds timeout) {
+    std::unique_lock<std::mutex> guard{mtx_};
+    return cv_.wait_for(guard, timeout, [this] { return done_; });
+  }
+
+private:
+  std::mutex mtx_;
+  std::condition_variable cv_;
+  bool done_ = false;
+};
+
+/// An expected failure: one line for the user, exit code 1.
+int fail(const std::string& what);
+
+/// Makes the data dir, takes its lock (so that two processes never share
+/// it) and returns its absolute path; empty with `error` set on failure.
+std::string prepare_data_dir(const std::string& dir, int& lock_fd,
+                             std::string& error);
+
+/// Blocks SIGINT and SIGTERM in every thread (threads inherit the mask) so
+/// that `wait_for_stop` alone receives them; ignores SIGPIPE.
+sigset_t block_stop_signals();
+
+/// Waits for SIGINT or SIGTERM and returns its name.
+const char* wait_for_stop(const sigset_t& signals);
+
+/// An actor system that owns its config (CAF keeps a reference to it).
+using actor_system_ptr
+  = std::unique_ptr<caf::actor_system, std::function<void(caf::actor_system*)>>;
+
+/// The actor system of every role, with sandhive's types. `network` loads
+/// the middleman (and TLS when configured) for cluster connections.
+actor_system_ptr make_actor_system(const config& cfg, bool network);
+
+/// Whether cluster connections use TLS (certificate, key and CA set).
+bool tls_enabled(const config& cfg);
+
+/// The middleman that makes cluster connections: TLS or plain.
+caf::io::middleman_actor cluster_middleman(caf::actor_system& sys,
+                                           const config& cfg);
+
+/// The cluster secret: cluster-secret, else the file cluster-secret-file
+/// (default <data-dir>/cluster-secret), which `create` makes when missing.
+caf::expected<std::string> cluster_secret(const config& cfg,
+                                          const std::string& data_dir,
+                                          bool create);
+
+/// This process's name in the cluster: the name setting, else the host's.
+std::string member_name(const config& cfg);
+
+/// Asks the supervisor to stop every component, and waits (bounded).
+void stop_supervisor(caf::actor_system& sys, const supervisor_actor& sup);
+
+/// The control's own actors, for `control` and `up`: the directory and the
+/// scheduler (supervised), and the door that admits nodes and gateways.
+class control_roles {
+public:
+  control_roles(caf::actor_system& sys, const config& cfg, backends& live,
+                std::string secret);
+
+  /// Adds the directory and the scheduler to the supervisor's components.
+  void add_components(supervisor_config& scfg);
+
+  door_actor door() const {
+    return door_;
+  }
+
+  /// Publishes the door on cluster-listen (TLS when configured).
+  caf::error publish(const config& cfg);
+
+  /// Drops the door; before the actor system goes.
+  void release();
+
+private:
+  caf::actor_system& sys_;
+  const config& cfg_;
+  backends& live_;
+  door_actor door_;
+};
+
+/// A control's PostgreSQL and Redis (embedded or by URL), migrated, with
+/// the default team bootstrapped.
+class control_storage {
+public:
+  control_storage();
+  ~control_storage();
+
+  /// Starts or reaches both; the error says what to fix.
+  caf::error start(const config& cfg, const std::string& data_dir);
+
+  /// Stops the embedded servers (after the actor system is gone).
+  void stop();
+
+  std::shared_ptr<store> db;
+  std::shared_ptr<cache_client> cache;
+
+private:
+  std::unique_ptr<embedded::postgres> pg_;
+  std::unique_ptr<embedded::redis> redis_;
+};
+
+/// The node of this machine, as the config describes it.
+node_config node_config_of(const config& cfg, const std::string& data_dir);
+
+/// The HTTP side of a process: it listens first (so that a port in use
+/// fails before anything slow starts), then serves the routes once the
+/// actors they talk to run.
+class http_gateway {
+public:
+  explicit http_gateway(const config& cfg);
+  ~http_gateway();
+
+  caf::error listen(const config& cfg);
+
+  /// Adds every route, talking to `live`, and starts serving.
+  void start(caf::actor_system& sys, const config& cfg, backends& live,
+             supervisor_actor sup);
+
+  /// Follows the directory's news of ended sandboxes (call on every new
+  /// directory handle).
+  void follow(const directory_actor& dir);
+
+  uint16_t port() const {
+    return server_.port();
+  }
+
+  /// Stops serving.
+  void stop();
+
+  /// Releases the actors the routes hold; before the actor system goes.
+  void release();
+
+  metrics stats;
+
+private:
+  http::router routes_;
+  server server_;
+  std::unique_ptr<bridge> bridge_;
+  std::unique_ptr<api_auth> auth_;
+  std::unique_ptr<sandbox_routes> sandboxes_;
+  std::unique_ptr<routes::api_context> api_;
+  /// `follow` may come from an actor's thread while `start` runs.
+  std::mutex mtx_;
+};
+
+} // namespace sbx
