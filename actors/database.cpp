@@ -31,7 +31,7 @@ database(database_actor::stateful_pointer<database_state> self,
       return api_key_info{rec->key_id, rec->team_id, rec->team_slug,
                           rec->scopes};
     },
-    [self](atom::put, const sandbox_info& info) {
+    [self](atom::put, const sandbox_info& info) -> caf::result<atom::ok_atom> {
       sandbox_record rec{info.id,        info.team,      info.template_id,
                          info.node,      info.metadata,  info.vcpu,
                          info.memory_mb, info.disk_mb,   info.state,
@@ -42,7 +42,9 @@ database(database_actor::stateful_pointer<database_state> self,
                                    message_of(err));
         if (self->state.stats)
           self->state.stats->count_backend_error("postgres");
+        return err;
       }
+      return atom::ok_v;
     },
     [self](atom::list, atom::live) -> caf::result<std::vector<sandbox_info>> {
       auto recs = self->state.db->live_sandboxes();

@@ -79,8 +79,10 @@ directory(directory_actor::stateful_pointer<directory_state> self,
         [self, lg, grace](std::vector<sandbox_info>& live) {
           auto& st = self->state;
           st.loaded = true;
-          for (auto& x : live)
-            st.sandboxes[x.id] = {sandbox_actor{}, std::move(x)};
+          for (auto& x : live) {
+            auto id = x.id; // the right side of `=` is evaluated first
+            st.sandboxes[id] = {sandbox_actor{}, std::move(x)};
+          }
           if (!live.empty()) {
             lg->info("{} sandbox(es) recorded as live; waiting up to {} ms "
                      "for their nodes",
@@ -94,13 +96,25 @@ directory(directory_actor::stateful_pointer<directory_state> self,
                     message_of(err));
         });
   return {
-    [self](atom::put, const sandbox_actor& sb, const sandbox_info& info) {
+    [self](atom::put, const sandbox_actor& sb,
+           const sandbox_info& info) -> caf::result<atom::ok_atom> {
       auto& e = self->state.sandboxes[info.id];
       if (e.handle)
         self->demonitor(e.handle.address());
       e = {sb, info};
-      record(self, info);
       watch(self, sb);
+      auto db = self->state.database ? self->state.database()
+                                     : database_actor{};
+      if (!db)
+        return atom::ok_v;
+      // Answered once recorded: a control restarted right after the create
+      // must find the sandbox in PostgreSQL. A failed write is logged by the
+      // database actor; the sandbox runs all the same.
+      auto rp = self->make_response_promise<atom::ok_atom>();
+      self->request(db, std::chrono::seconds{5}, atom::put_v, info)
+        .then([rp](atom::ok_atom) mutable { rp.deliver(atom::ok_v); },
+              [rp](caf::error&) mutable { rp.deliver(atom::ok_v); });
+      return rp;
     },
     [self](atom::get_atom, const std::string& id)
       -> caf::result<sandbox_actor, sandbox_info> {

@@ -23,7 +23,7 @@ using database_actor = caf::typed_actor<
   /// unknown, revoked or expired.
   caf::replies_to<atom::key, std::string>::with<api_key_info>,
   /// Records a sandbox's state in the sandboxes table.
-  caf::reacts_to<atom::put, sandbox_info>,
+  caf::replies_to<atom::put, sandbox_info>::with<atom::ok_atom>,
   /// The sandboxes recorded as live (not ended), to rebuild the directory.
   caf::replies_to<atom::list, atom::live>::with<std::vector<sandbox_info>>,
   /// A team's limits: its plan's, with its own overrides.
@@ -219,8 +219,10 @@ using scheduler_actor = caf::typed_actor<
 /// Knows every claimed sandbox of the cluster: where it runs and its last
 /// state, and records its life in PostgreSQL (the sandboxes table).
 using directory_actor = caf::typed_actor<
-  /// A sandbox was created for a client: watch it and record it.
-  caf::reacts_to<atom::put, sandbox_actor, sandbox_info>,
+  /// A sandbox was created for a client: watch it and record it; answers
+  /// once PostgreSQL has it, so that a restarted control knows it.
+  caf::replies_to<atom::put, sandbox_actor, sandbox_info>::with<
+    atom::ok_atom>,
   /// Finds a sandbox: its actor and last known info.
   caf::replies_to<atom::get_atom, std::string>::with<sandbox_actor,
                                                      sandbox_info>,

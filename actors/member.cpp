@@ -35,9 +35,10 @@ void refused(self_ptr self, const caf::error& err) {
   log::get("member")->error("the control ({}) refused this {}: {}",
                             control_of(self), self->state.cfg.role,
                             message_of(err));
+  // Stays idle rather than quitting: a supervisor would only restart it.
+  self->state.joining = true;
   if (self->state.cfg.on_refused)
     self->state.cfg.on_refused(err);
-  self->quit(err);
 }
 
 void joined(self_ptr self) {

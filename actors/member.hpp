@@ -30,7 +30,7 @@ struct member_config {
   /// Told the control's handles on every join, and empty ones on losing it.
   std::function<void(const cluster_handles&)> on_join;
   /// Told why the control refused this process for good (wrong secret,
-  /// nonsense capacity); the member then quits.
+  /// nonsense capacity); the member then stops trying.
   std::function<void(const caf::error&)> on_refused;
 };
 

@@ -94,9 +94,20 @@ void try_place(self_ptr self, const attempt_ptr& a) {
         settle(self, *a, true);
         caf::anon_send(user_of(self, a->req.team), atom::commit_v, a->key,
                        info);
-        if (auto dir = self->state.cfg.directory())
-          caf::anon_send(dir, atom::put_v, sb, info);
-        a->rp.deliver(std::move(sb), std::move(info));
+        auto dir = self->state.cfg.directory();
+        if (!dir) {
+          a->rp.deliver(std::move(sb), std::move(info));
+          return;
+        }
+        // The client hears of the sandbox once the directory recorded it.
+        self->request(dir, 10s, atom::put_v, sb, info)
+          .then(
+            [a, sb, info](atom::ok_atom) mutable {
+              a->rp.deliver(std::move(sb), std::move(info));
+            },
+            [a, sb, info](caf::error&) mutable {
+              a->rp.deliver(std::move(sb), std::move(info));
+            });
       },
       [self, a, gen](caf::error& err) {
         if (a->generation != gen)

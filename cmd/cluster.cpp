@@ -160,6 +160,7 @@ int run_node(const config& cfg) {
   lg->info("received {}; shutting down", wait_for_stop(stop_signals));
   stop_supervisor(*sys, sup);
   node_handle->set(node_actor{});
+  mm = nullptr;
   sys.reset();
   ::close(lock_fd);
   lg->info("stopped");

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # End-to-end tests: start `sandhive up` on a private data dir and a free
-# loopback port, then drive it with the official `e2b` npm SDK under
-# `node --test`.
+# loopback port (or, with SANDHIVE_E2E_CLUSTER=1, a cluster of one control,
+# three nodes and a gateway), then drive it with the official `e2b` npm SDK
+# under `node --test`.
 #
 #   tests/e2e/run.sh <path-to-sandhive-binary> [extra node --test args...]
 #
 # Environment:
-#   SANDHIVE_E2E_KEEP=1          keep the temp dir (data dir and up.log) afterwards
+#   SANDHIVE_E2E_CLUSTER=1       run against a gateway of a 3-node cluster
+#   SANDHIVE_E2E_KEEP=1          keep the temp dir (data dirs and logs) afterwards
 #   SANDHIVE_E2E_READY_TIMEOUT   seconds to wait for /ready (default 60)
 #   SANDHIVE_E2E_FILES           test files to run, relative to tests/e2e
 #                                (default: every *.test.mjs)
@@ -51,26 +53,50 @@ fi
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/sandhive-e2e.XXXXXX")
 DATA_DIR=$TMP/data
 LOG=$TMP/up.log
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+PORT=$(free_port)
 URL=http://127.0.0.1:$PORT
+# Every process started, in start order; UP_PID is the one serving HTTP.
+PIDS=()
 UP_PID=
 
+start() {
+  local log=$1
+  shift
+  echo "==> sandhive $*"
+  "$SANDHIVE" "$@" >"$log" 2>&1 &
+  PIDS+=($!)
+  UP_PID=$!
+}
+
 # shellcheck disable=SC2317  # called from the EXIT trap
-stop_sandhive() {
-  [[ -n "$UP_PID" ]] || return 0
-  if kill -0 "$UP_PID" 2>/dev/null; then
-    kill -TERM "$UP_PID" 2>/dev/null || true
+stop_one() {
+  local pid=$1
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -TERM "$pid" 2>/dev/null || true
     local waited=0
-    while kill -0 "$UP_PID" 2>/dev/null && (( waited < 200 )); do
+    while kill -0 "$pid" 2>/dev/null && (( waited < 200 )); do
       sleep 0.1
       waited=$((waited + 1))
     done
-    if kill -0 "$UP_PID" 2>/dev/null; then
-      echo "==> sandhive did not stop within 20 s of SIGTERM; sending SIGKILL" >&2
-      kill -KILL "$UP_PID" 2>/dev/null || true
+    if kill -0 "$pid" 2>/dev/null; then
+      echo "==> sandhive (pid $pid) did not stop within 20 s of SIGTERM; sending SIGKILL" >&2
+      kill -KILL "$pid" 2>/dev/null || true
     fi
   fi
-  wait "$UP_PID" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+
+# shellcheck disable=SC2317  # called from the EXIT trap
+stop_sandhive() {
+  # Last started first: gateway, nodes, control.
+  local i
+  for (( i = ${#PIDS[@]} - 1; i >= 0; i-- )); do
+    stop_one "${PIDS[$i]}"
+  done
+  PIDS=()
   UP_PID=
 }
 
@@ -91,23 +117,50 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 print_log() {
-  echo "----- $LOG -----" >&2
-  cat "$LOG" >&2 || true
-  echo "----- end of log -----" >&2
+  local f
+  for f in "$TMP"/*.log; do
+    echo "----- $f -----" >&2
+    cat "$f" >&2 || true
+  done
+  echo "----- end of logs -----" >&2
 }
 
-# 3. Start sandhive.
-echo "==> $SANDHIVE up --data-dir $DATA_DIR --listen 127.0.0.1:$PORT"
-"$SANDHIVE" up --data-dir "$DATA_DIR" --listen "127.0.0.1:$PORT" >"$LOG" 2>&1 &
-UP_PID=$!
-
-# 4. Wait for /ready.
+# 3. Start sandhive: `up`, or a control, three nodes and a gateway.
 deadline=$((SECONDS + READY_TIMEOUT))
-until curl -fsS -o /dev/null --max-time 5 "$URL/ready" 2>/dev/null; do
+if [[ -n "${SANDHIVE_E2E_CLUSTER:-}" ]]; then
+  CLUSTER=127.0.0.1:$(free_port)
+  start "$TMP/control.log" control --data-dir "$DATA_DIR" --cluster-listen "$CLUSTER"
+  until [[ -s $DATA_DIR/cluster-secret && -s $DATA_DIR/api-key ]]; do
+    (( SECONDS < deadline )) || { echo "==> the control did not start" >&2; print_log; exit 1; }
+    sleep 0.25
+  done
+  for n in 1 2 3; do
+    start "$TMP/node$n.log" node --data-dir "$TMP/node$n" --join "$CLUSTER" \
+      --name "node$n" --cluster-secret-file "$DATA_DIR/cluster-secret" --pool-size 1
+  done
+  LOG=$TMP/gateway.log
+  start "$LOG" gateway --join "$CLUSTER" --listen "127.0.0.1:$PORT" \
+    --cluster-secret-file "$DATA_DIR/cluster-secret" --name gateway1
+  until (( $(grep -c ' joined (' "$TMP/control.log" || true) >= 3 )); do
+    (( SECONDS < deadline )) || { echo "==> the nodes did not join" >&2; print_log; exit 1; }
+    sleep 0.25
+  done
+  READY_PATH=/templates
+else
+  start "$LOG" up --data-dir "$DATA_DIR" --listen "127.0.0.1:$PORT"
+  READY_PATH=/ready
+fi
+
+# 4. Wait until it serves (a gateway: once it joined the control).
+ready() {
+  curl -fsS -o /dev/null --max-time 5 -H "X-API-KEY: $(head -n 1 "$DATA_DIR/api-key" 2>/dev/null)" \
+    "$URL$READY_PATH" 2>/dev/null
+}
+until ready; do
   if ! kill -0 "$UP_PID" 2>/dev/null; then
     wait "$UP_PID" && rc=0 || rc=$?
     UP_PID=
-    echo "==> sandhive up exited (status $rc) before it was ready" >&2
+    echo "==> sandhive exited (status $rc) before it was ready" >&2
     print_log
     exit 1
   fi
