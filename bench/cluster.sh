@@ -4,14 +4,14 @@
 # baseline), create latency, and the time the control takes to notice a
 # node killed with SIGKILL.
 #
-#   bench/cluster.sh [rounds] [creates-per-round]
+#   bench/cluster.sh [rounds] [creates-per-round (at most 20: the free plan)]
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=bench/lib.sh
 . "$here/lib.sh"
 B=${SANDHIVE:-$here/../build/sandhive}
 ROUNDS=${1:-5}
-N=${2:-60}
+N=${2:-20} # the default team (free plan) may run 20 at once
 CONC=8
 tmp=$(mktemp -d /tmp/sandhive-cluster-bench.XXXXXX)
 pids=()
@@ -53,9 +53,10 @@ cluster() {
     start "$d/gw$g.log" gateway --join "$CLUSTER" --listen "127.0.0.1:$p" \
       --cluster-secret-file "$SECRET" --name "gw$g" --log-level warn
   done
-  # Ready: every gateway creates (so every node joined and warmed up).
+  # Ready: every node joined, and every gateway sees the base template.
+  until (( $(grep -c ' joined (' "$CTRL_LOG" || true) >= nodes )); do sleep 0.2; done
   for p in "${GW_PORTS[@]}"; do
-    until curl -fsS -o /dev/null -m 5 -H "X-API-KEY: $KEY" "127.0.0.1:$p/templates"; do sleep 0.2; done
+    until curl -fsS -m 5 -H "X-API-KEY: $KEY" "127.0.0.1:$p/templates" 2>/dev/null | grep -q '"base"'; do sleep 0.2; done
   done
   sleep 3 # warm pools fill
 }
@@ -89,16 +90,16 @@ measure() {
   for (( r = 0; r < ROUNDS; r++ )); do rates+=("$(round)"); done
   local med; med=$(printf '%s\n' "${rates[@]}" | median)
   printf '%-26s creates/s median %6s (rounds: %s); latency ms median %s p99 %s\n' \
-    "$label" "$med" "${rates[*]}" "$(median <"$tmp/lat")" "$(p99 <"$tmp/lat")"
+    "$label" "$med" "${rates[*]}" "$(median <"$tmp/lat")" "$(p99 <"$tmp/lat")" >&2
   echo "$med"
 }
 
 echo "== $ROUNDS rounds of $N creates, $CONC at a time"
 cluster one 1 1
-base=$(measure "1 gateway, 1 node" | tee /dev/stderr | tail -n1)
+base=$(measure "1 gateway, 1 node")
 stop_all
 cluster three 3 2
-big=$(measure "2 gateways, 3 nodes" | tee /dev/stderr | tail -n1)
+big=$(measure "2 gateways, 3 nodes")
 echo "ratio (2 gateways, 3 nodes / 1 gateway, 1 node): $(echo "scale=2; $big / $base" | bc)"
 
 echo "== time to detect a node killed with SIGKILL (control log)"
@@ -112,7 +113,7 @@ for (( k = 0; k < 5; k++ )); do
   at=$(grep "node node$n lost" "$CTRL_LOG" | tail -n1 | awk '{ print $2 }')
   t1=$(python3 -c "import datetime,sys; print(int(datetime.datetime.strptime(sys.argv[1], '%Y-%m-%dT%H:%M:%S.%fZ').replace(tzinfo=datetime.timezone.utc).timestamp()*1000))" "$at")
   dets+=($(( t1 - t0 )))
-  start "$tmp/three/node$n.again.log" node --data-dir "$tmp/three/node$n" --join "$CLUSTER" \
+  start "$tmp/three/node$n.again.log" node 2>/dev/null --data-dir "$tmp/three/node$n" --join "$CLUSTER" \
     --name "node$n" --cluster-secret-file "$SECRET" --pool-size 4
   NODE_PID[$n]=${pids[-1]}
   until (( $(grep -c "node node$n joined" "$CTRL_LOG" || true) > before + 1 )); do sleep 0.1; done

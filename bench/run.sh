@@ -21,3 +21,6 @@ fi
 echo
 echo "== Placement decisions (build/bench/placement_bench)"
 "$here/../build/bench/placement_bench"
+echo
+echo "== Cluster: creates/s through 2 gateways onto 3 nodes, node-loss detection (bench/cluster.sh)"
+"$here/cluster.sh"
