@@ -132,15 +132,7 @@ int run_node(const config& cfg) {
     if (name == "node")
       node_handle->set(caf::actor_cast<node_actor>(a));
   };
-  scfg.components.emplace_back(
-    "node", [first = std::make_shared<caf::actor>(
-               caf::actor_cast<caf::actor>(*first_node)),
-             ncfg](caf::actor_system& sys) {
-      if (*first)
-        return std::exchange(*first, caf::actor{});
-      auto n = make_node(sys, ncfg);
-      return n ? caf::actor_cast<caf::actor>(*n) : caf::actor{};
-    });
+  scfg.components.emplace_back("node", node_component(*first_node, ncfg));
   scfg.components.emplace_back("member", [&, node_handle](caf::actor_system& sys) {
     member_config mc;
     mc.role = "node";

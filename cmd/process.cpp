@@ -160,9 +160,9 @@ caf::expected<std::string> cluster_secret(const config& cfg,
     return secret;
   if (!create)
     return make_error(ec::invalid_argument,
-                      "no cluster secret: set --cluster-secret-file to the "
-                      "control's " + std::string{"<data-dir>/cluster-secret"}
-                        + " (looked for " + file + ")");
+                      "no cluster secret: set --cluster-secret-file to a "
+                      "copy of the control's <data-dir>/cluster-secret "
+                      "(looked for " + file + ")");
   secret = auth::random_hex(32);
   if (auto err = write_secret_file(file, secret))
     return err;
@@ -330,6 +330,17 @@ node_config node_config_of(const config& cfg, const std::string& data_dir) {
   n.cgroup_parent = "sandhive-" + auth::sha256_hex(data_dir).substr(0, 12);
   n.pools = {{"base", cfg.pool_size}};
   return n;
+}
+
+std::function<caf::actor(caf::actor_system&)>
+node_component(node_actor first, node_config cfg) {
+  auto pending = std::make_shared<caf::actor>(caf::actor_cast<caf::actor>(first));
+  return [pending, cfg](caf::actor_system& sys) {
+    if (*pending)
+      return std::exchange(*pending, caf::actor{});
+    auto n = make_node(sys, cfg);
+    return n ? caf::actor_cast<caf::actor>(*n) : caf::actor{};
+  };
 }
 
 // -- http_gateway -------------------------------------------------------------

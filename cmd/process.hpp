@@ -172,6 +172,12 @@ private:
 /// The node of this machine, as the config describes it.
 node_config node_config_of(const config& cfg, const std::string& data_dir);
 
+/// The supervisor's maker of this machine's node: `first` (made at start,
+/// where a failure can still stop the process) once, a fresh node after a
+/// crash.
+std::function<caf::actor(caf::actor_system&)>
+node_component(node_actor first, node_config cfg);
+
 /// The HTTP side of a process: it listens first (so that a port in use
 /// fails before anything slow starts), then serves the routes once the
 /// actors they talk to run.

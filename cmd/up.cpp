@@ -76,16 +76,7 @@ int run_up(const config& cfg) {
   scfg.cache = storage.cache;
   scfg.stats = &gw.stats;
   control.add_components(scfg);
-  // The node that was just made first; a fresh one after a crash.
-  scfg.components.emplace_back(
-    "node", [first = std::make_shared<caf::actor>(
-               caf::actor_cast<caf::actor>(*first_node)),
-             ncfg](caf::actor_system& sys) {
-      if (*first)
-        return std::exchange(*first, caf::actor{});
-      auto n = make_node(sys, ncfg);
-      return n ? caf::actor_cast<caf::actor>(*n) : caf::actor{};
-    });
+  scfg.components.emplace_back("node", node_component(*first_node, ncfg));
   scfg.components.emplace_back("member", [&, node_handle,
                                           joined](caf::actor_system& sys) {
     member_config mc;
