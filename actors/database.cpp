@@ -5,29 +5,69 @@
 #include "runtime/log/log.hpp"
 #include "runtime/metrics/metrics.hpp"
 
+#include <chrono>
+
 namespace sbx {
+
+namespace {
+
+using self_ptr = database_actor::stateful_pointer<database_state>;
+
+/// Runs one store call, recording its latency and, when the database failed
+/// (not when the answer is "no such thing"), an error.
+template <class F>
+auto timed(self_ptr self, F f) {
+  auto start = std::chrono::steady_clock::now();
+  auto result = f(*self->state.db);
+  if (auto stats = self->state.stats) {
+    stats->observe_backend("postgres",
+                           std::chrono::duration<double>(
+                             std::chrono::steady_clock::now() - start)
+                             .count());
+    caf::error err;
+    if constexpr (std::is_same_v<decltype(result), caf::error>)
+      err = result;
+    else if (!result)
+      err = result.error();
+    if (err == ec::unavailable || err == ec::internal)
+      stats->count_backend_error("postgres");
+  }
+  return result;
+}
+
+team_info to_team_info(team_record&& r) {
+  team_info x;
+  x.limits = limits_of(r.plan, r.limits);
+  x.id = std::move(r.id);
+  x.slug = std::move(r.slug);
+  x.name = std::move(r.name);
+  x.plan = std::move(r.plan);
+  x.overrides = std::move(r.limits);
+  x.balance_micros = r.balance_micros;
+  x.created_at_ms = r.created_at_ms;
+  return x;
+}
+
+} // namespace
 
 database_actor::behavior_type
 database(database_actor::stateful_pointer<database_state> self,
          std::shared_ptr<store> db, metrics* stats) {
   self->state.db = std::move(db);
   self->state.stats = stats;
+  if (stats)
+    stats->track_backend("postgres");
   return {
     [self](atom::ping) -> caf::result<atom::ok_atom> {
-      if (auto err = self->state.db->ping()) {
-        if (self->state.stats)
-          self->state.stats->count_backend_error("postgres");
+      if (auto err = timed(self, [](store& db) { return db.ping(); }))
         return err;
-      }
       return atom::ok_v;
     },
     [self](atom::key, const std::string& hash) -> caf::result<api_key_info> {
-      auto rec = self->state.db->find_api_key(hash);
-      if (!rec) {
-        if (self->state.stats && rec.error() != ec::unauthenticated)
-          self->state.stats->count_backend_error("postgres");
+      auto rec = timed(self,
+                       [&](store& db) { return db.find_api_key(hash); });
+      if (!rec)
         return std::move(rec.error());
-      }
       return api_key_info{rec->key_id, rec->team_id, rec->team_slug,
                           rec->scopes};
     },
@@ -36,18 +76,17 @@ database(database_actor::stateful_pointer<database_state> self,
                          info.node,      info.metadata,  info.vcpu,
                          info.memory_mb, info.disk_mb,   info.state,
                          info.started_at_ms, info.end_reason};
-      if (auto err = self->state.db->record_sandbox(rec)) {
+      if (auto err = timed(self,
+                           [&](store& db) { return db.record_sandbox(rec); })) {
         // Lost records are a gap in history, not an outage: log and go on.
         log::get("database")->warn("cannot record sandbox {}: {}", info.id,
                                    message_of(err));
-        if (self->state.stats)
-          self->state.stats->count_backend_error("postgres");
         return err;
       }
       return atom::ok_v;
     },
     [self](atom::list, atom::live) -> caf::result<std::vector<sandbox_info>> {
-      auto recs = self->state.db->live_sandboxes();
+      auto recs = timed(self, [](store& db) { return db.live_sandboxes(); });
       if (!recs)
         return std::move(recs.error());
       std::vector<sandbox_info> result;
@@ -69,10 +108,56 @@ database(database_actor::stateful_pointer<database_state> self,
     },
     [self](atom::get_atom, atom::limits,
            const std::string& team) -> caf::result<team_limits> {
-      auto rec = self->state.db->find_team(team);
+      auto rec = timed(self, [&](store& db) { return db.find_team(team); });
       if (!rec)
         return std::move(rec.error());
       return limits_of(rec->plan, rec->limits);
+    },
+    [self](atom::get_atom, atom::team,
+           const std::string& team) -> caf::result<team_info> {
+      auto rec = timed(self, [&](store& db) { return db.find_team(team); });
+      if (!rec)
+        return std::move(rec.error());
+      return to_team_info(std::move(*rec));
+    },
+    [self](atom::list, atom::teams) -> caf::result<std::vector<team_info>> {
+      auto recs = timed(self, [](store& db) { return db.list_teams(); });
+      if (!recs)
+        return std::move(recs.error());
+      std::vector<team_info> result;
+      for (auto& r : *recs)
+        result.push_back(to_team_info(std::move(r)));
+      return result;
+    },
+    [self](atom::put, const team_change& x) -> caf::result<team_info> {
+      auto rec = timed(self, [&](store& db) {
+        return db.change_team(x.team, x.plan, x.overrides);
+      });
+      if (!rec)
+        return std::move(rec.error());
+      return to_team_info(std::move(*rec));
+    },
+    [self](atom::get_atom, atom::month,
+           const std::string& team_id) -> caf::result<team_month> {
+      auto rec = timed(self,
+                       [&](store& db) { return db.team_month(team_id); });
+      if (!rec)
+        return std::move(rec.error());
+      return team_month{rec->sandboxes, rec->sandbox_seconds,
+                        rec->vcpu_seconds, rec->memory_mb_seconds};
+    },
+    [self](atom::audit, const audit_entry& x) -> caf::result<atom::ok_atom> {
+      audit_record rec{x.actor_kind, x.actor_id, x.action,     x.target,
+                       x.team_id,    x.details,  x.remote_addr};
+      if (auto err = timed(self,
+                           [&](store& db) { return db.record_audit(rec); })) {
+        log::get("database")->error("cannot write the audit log ({} {} by "
+                                    "{}): {}",
+                                    x.action, x.target, x.actor_id,
+                                    message_of(err));
+        return err;
+      }
+      return atom::ok_v;
     },
   };
 }

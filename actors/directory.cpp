@@ -2,6 +2,7 @@
 
 #include "actors/error.hpp"
 #include "runtime/log/log.hpp"
+#include "runtime/metrics/metrics.hpp"
 
 #include <caf/send.hpp>
 
@@ -15,6 +16,12 @@ void record(self_ptr self, const sandbox_info& info) {
   if (auto db = self->state.database ? self->state.database()
                                      : database_actor{})
     caf::anon_send(db, atom::put_v, info);
+}
+
+/// Tells the operators following events.
+void publish(self_ptr self, const sandbox_info& info) {
+  for (auto& f : self->state.followers)
+    caf::anon_send(f, atom::event_v, info);
 }
 
 void watch(self_ptr self, const sandbox_actor& sb) {
@@ -35,10 +42,24 @@ void end(self_ptr self, std::map<std::string, directory_state::entry>::iterator 
     info.end_reason = reason;
   }
   record(self, info);
+  publish(self, info);
+  if (st.stats)
+    st.stats->count_kill(info.end_reason);
   if (auto s = st.scheduler ? st.scheduler() : scheduler_actor{})
     caf::anon_send(s, atom::ended_v, info);
   for (auto& sub : st.subscribers)
     caf::anon_send(sub, atom::ended_v, info.id);
+}
+
+/// Removes `who` from a list of subscribers; whether it was there.
+bool drop(std::vector<caf::actor>& subs, const caf::actor_addr& who) {
+  auto s = std::find_if(subs.begin(), subs.end(), [&](const caf::actor& a) {
+    return a.address() == who;
+  });
+  if (s == subs.end())
+    return false;
+  subs.erase(s);
+  return true;
 }
 
 } // namespace
@@ -47,20 +68,17 @@ directory_actor::behavior_type
 directory(directory_actor::stateful_pointer<directory_state> self,
           std::function<database_actor()> database,
           std::function<scheduler_actor()> scheduler,
-          std::chrono::milliseconds grace) {
+          std::chrono::milliseconds grace, metrics* stats) {
   auto lg = log::get("directory");
   self->state.database = std::move(database);
   self->state.scheduler = std::move(scheduler);
+  self->state.stats = stats;
+  if (stats)
+    self->send(self, atom::sample_v);
   self->set_down_handler([self](caf::down_msg& msg) {
     auto& st = self->state;
-    auto& subs = st.subscribers;
-    auto s = std::find_if(subs.begin(), subs.end(), [&](const caf::actor& a) {
-      return a.address() == msg.source;
-    });
-    if (s != subs.end()) {
-      subs.erase(s);
+    if (drop(st.subscribers, msg.source) || drop(st.followers, msg.source))
       return;
-    }
     for (auto i = st.sandboxes.begin(); i != st.sandboxes.end(); ++i) {
       if (!i->second.handle || i->second.handle.address() != msg.source)
         continue;
@@ -103,6 +121,7 @@ directory(directory_actor::stateful_pointer<directory_state> self,
         self->demonitor(e.handle.address());
       e = {sb, info};
       watch(self, sb);
+      publish(self, info);
       auto db = self->state.database ? self->state.database()
                                      : database_actor{};
       if (!db)
@@ -185,6 +204,10 @@ directory(directory_actor::stateful_pointer<directory_state> self,
       self->monitor(sub);
       self->state.subscribers.push_back(std::move(sub));
     },
+    [self](atom::subscribe, atom::event, caf::actor sub) {
+      self->monitor(sub);
+      self->state.followers.push_back(std::move(sub));
+    },
     [self](atom::update, const sandbox_info& info) {
       auto i = self->state.sandboxes.find(info.id);
       if (i == self->state.sandboxes.end()
@@ -193,10 +216,12 @@ directory(directory_actor::stateful_pointer<directory_state> self,
       auto changed = i->second.info.state != info.state
                      || i->second.info.team != info.team;
       i->second.info = info;
-      if (info.state == "killed")
+      if (info.state == "killed") {
         end(self, i, info.end_reason);
-      else if (changed)
+      } else if (changed) {
         record(self, info);
+        publish(self, info);
+      }
     },
     [self, lg](atom::tick) {
       auto& all = self->state.sandboxes;
@@ -210,6 +235,15 @@ directory(directory_actor::stateful_pointer<directory_state> self,
         }
         i = next;
       }
+    },
+    [self](atom::sample) {
+      auto& st = self->state;
+      std::map<std::pair<std::string, std::string>, unsigned> counts;
+      for (auto& [id, e] : st.sandboxes)
+        ++counts[{e.info.state, e.info.template_id}];
+      st.stats->set_sandboxes(counts);
+      st.stats->set_mailbox("directory", self->mailbox().size());
+      self->delayed_send(self, std::chrono::seconds{1}, atom::sample_v);
     },
   };
 }

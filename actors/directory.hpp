@@ -10,6 +10,8 @@
 
 namespace sbx {
 
+class metrics;
+
 struct directory_state {
   static inline const char* name = "directory";
 
@@ -23,11 +25,14 @@ struct directory_state {
   std::map<std::string, entry> sandboxes;
   /// Told (ended, id) about every end: the gateways' route caches.
   std::vector<caf::actor> subscribers;
+  /// Told (event, info) about every change: operators following events.
+  std::vector<caf::actor> followers;
   /// Whether the live sandboxes of PostgreSQL were loaded: only then is a
   /// sandbox a node reports but nobody knows one the cluster ended.
   bool loaded = false;
   std::function<database_actor()> database;
   std::function<scheduler_actor()> scheduler;
+  metrics* stats = nullptr;
 };
 
 /// Knows every claimed sandbox: it watches each one (`atom::watch`), keeps
@@ -36,10 +41,12 @@ struct directory_state {
 /// node went away, "lost" when its actor died without saying). At start it
 /// loads the sandboxes PostgreSQL records as live; those whose node does
 /// not report them within `grace` end as node_lost.
+/// @param stats Sandboxes by state and template, ends by reason; may be null.
 directory_actor::behavior_type
 directory(directory_actor::stateful_pointer<directory_state> self,
           std::function<database_actor()> database,
           std::function<scheduler_actor()> scheduler,
-          std::chrono::milliseconds grace = std::chrono::seconds{30});
+          std::chrono::milliseconds grace = std::chrono::seconds{30},
+          metrics* stats = nullptr);
 
 } // namespace sbx

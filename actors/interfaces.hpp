@@ -28,7 +28,17 @@ using database_actor = caf::typed_actor<
   caf::replies_to<atom::list, atom::live>::with<std::vector<sandbox_info>>,
   /// A team's limits: its plan's, with its own overrides.
   caf::replies_to<atom::get_atom, atom::limits, std::string>::with<
-    team_limits>>;
+    team_limits>,
+  /// A team by slug or id.
+  caf::replies_to<atom::get_atom, atom::team, std::string>::with<team_info>,
+  /// Every team, by slug.
+  caf::replies_to<atom::list, atom::teams>::with<std::vector<team_info>>,
+  /// Changes a team's plan or limit overrides; answers the team after it.
+  caf::replies_to<atom::put, team_change>::with<team_info>,
+  /// What a team (by id) used this calendar month.
+  caf::replies_to<atom::get_atom, atom::month, std::string>::with<team_month>,
+  /// Writes a line of the audit log.
+  caf::replies_to<atom::audit, audit_entry>::with<atom::ok_atom>>;
 
 /// Owns the Redis client; detached, because hiredis blocks.
 using cache_actor = caf::typed_actor<
@@ -211,6 +221,12 @@ using scheduler_actor = caf::typed_actor<
   caf::replies_to<atom::drain, std::string, int64_t>::with<atom::ok_atom>,
   /// A team's limits and counters.
   caf::replies_to<atom::get_atom, atom::limits, std::string>::with<team_usage>,
+  /// A team's limits changed (an operator): they apply from now on.
+  caf::replies_to<atom::limits, std::string, team_limits>::with<atom::ok_atom>,
+  /// A node's actor, by name, to talk to it directly.
+  caf::replies_to<atom::get_atom, atom::node, std::string>::with<node_actor>,
+  /// Counters since the scheduler started.
+  caf::replies_to<atom::stats>::with<scheduler_stats>,
   /// A sandbox ended (from the directory): its quota is released.
   caf::reacts_to<atom::ended, sandbox_info>,
   /// Internal: check heartbeats and drain deadlines.
@@ -236,23 +252,45 @@ using directory_actor = caf::typed_actor<
   caf::reacts_to<atom::lost, std::string>,
   /// Sends (ended, id) to the subscriber whenever a sandbox ends.
   caf::reacts_to<atom::subscribe, caf::actor>,
+  /// Sends (event, sandbox_info) to the subscriber whenever a sandbox is
+  /// created, changes state or ends, until the subscriber goes down.
+  caf::reacts_to<atom::subscribe, atom::event, caf::actor>,
   /// Internal: a watched sandbox changed.
   caf::reacts_to<atom::update, sandbox_info>,
   /// Internal: sandboxes rebuilt from PostgreSQL whose node did not come
   /// back in time are lost.
-  caf::reacts_to<atom::tick>>;
+  caf::reacts_to<atom::tick>,
+  /// Internal: time to update the metrics.
+  caf::reacts_to<atom::sample>>;
 
-/// The control's handles, as a process gets them once admitted.
+/// The operators' side of the control: runs the commands of `sandhive
+/// admin` (see actors/admin_commands.hpp) for the sessions the door opened,
+/// and writes every change to the audit log.
+using admin_actor = caf::typed_actor<
+  /// Opens a session for an operator the door admitted (name, address);
+  /// answers its token.
+  caf::replies_to<atom::open, std::string, std::string>::with<std::string>,
+  /// Runs a command; answers its result as JSON text.
+  caf::replies_to<atom::run, admin_command>::with<std::string>,
+  /// Sends (event, sandbox_info) to the sink for every change of every
+  /// sandbox, until the sink goes down.
+  caf::replies_to<atom::subscribe, std::string, caf::actor>::with<
+    atom::ok_atom>>;
+
+/// The control's handles, as a process gets them once admitted. An
+/// operator gets only the admin actor and a session.
 struct cluster_handles {
   scheduler_actor scheduler;
   directory_actor directory;
   database_actor database;
+  admin_actor admin;
+  std::string session;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, cluster_handles& x) {
   return f(caf::meta::type_name("sbx.cluster_handles"), x.scheduler,
-           x.directory, x.database);
+           x.directory, x.database, x.admin, x.session);
 }
 
 /// The only actor the control publishes on its cluster port: admits the
@@ -262,16 +300,35 @@ using door_actor = caf::typed_actor<
   /// A fresh single-use nonce to prove the secret with.
   caf::replies_to<atom::hello>::with<std::string>,
   /// Admits a process.
-  caf::replies_to<atom::join, join_request>::with<cluster_handles>>;
+  caf::replies_to<atom::join, join_request>::with<cluster_handles>,
+  /// The members admitted and still connected: nodes and gateways.
+  caf::replies_to<atom::list, atom::members>::with<std::vector<caf::actor>>>;
 
 /// A node's or gateway's membership of the cluster: joins through the
 /// control's door, joins again whenever it loses the control, and for a
 /// node registers it and reports its load every heartbeat.
 using member_actor = caf::typed_actor<
+  /// Whether this process is in the cluster (for /ready): unavailable, with
+  /// the last reason, while it is not.
+  caf::replies_to<atom::ping>::with<atom::ok_atom>,
+  /// Changes the log threshold of a component ("all": every one) in this
+  /// process.
+  caf::replies_to<atom::log_level, std::string, std::string>::with<
+    atom::ok_atom>,
   /// Internal: (re)join now.
   caf::reacts_to<atom::join>,
   /// Internal: time for a heartbeat.
   caf::reacts_to<atom::heartbeat>>;
+
+/// The operator shell's link to the control: joins it as an operator
+/// (cluster secret and admin token), runs commands there, and joins again
+/// after losing it. A command in flight when the control goes away fails at
+/// once instead of waiting for its timeout.
+using admin_client_actor = caf::typed_actor<
+  /// Runs a command (the words typed); answers its result as JSON text.
+  caf::replies_to<atom::run, std::vector<std::string>>::with<std::string>,
+  /// Sends (event, sandbox_info) to the sink for every sandbox change.
+  caf::replies_to<atom::subscribe, caf::actor>::with<atom::ok_atom>>;
 
 } // namespace sbx
 
@@ -288,6 +345,8 @@ CAF_BEGIN_TYPE_ID_BLOCK(sbx_actors, caf::id_block::sbx_types::end)
   CAF_ADD_TYPE_ID(sbx_actors, (sbx::scheduler_actor))
   CAF_ADD_TYPE_ID(sbx_actors, (sbx::door_actor))
   CAF_ADD_TYPE_ID(sbx_actors, (sbx::member_actor))
+  CAF_ADD_TYPE_ID(sbx_actors, (sbx::admin_actor))
+  CAF_ADD_TYPE_ID(sbx_actors, (sbx::admin_client_actor))
   CAF_ADD_TYPE_ID(sbx_actors, (sbx::node_registration))
   CAF_ADD_TYPE_ID(sbx_actors, (sbx::cluster_handles))
   CAF_ADD_TYPE_ID(sbx_actors, (std::vector<sbx::sandbox_actor>))

@@ -25,6 +25,7 @@ void retry(self_ptr self, const caf::error& err,
            std::chrono::milliseconds after = 1s) {
   auto& st = self->state;
   st.joining = false;
+  st.last_error = message_of(err);
   log::get("member")->warn("cannot join the control ({}): {}; retrying",
                            control_of(self), message_of(err));
   self->delayed_send(self, after, atom::join_v);
@@ -37,6 +38,7 @@ void refused(self_ptr self, const caf::error& err) {
                             message_of(err));
   // Stays idle rather than quitting: a supervisor would only restart it.
   self->state.joining = true;
+  self->state.last_error = "refused: " + message_of(err);
   if (self->state.cfg.on_refused)
     self->state.cfg.on_refused(err);
 }
@@ -137,6 +139,7 @@ void lost_control(self_ptr self, const std::string& why) {
   log::get("member")->error("lost the control ({}): {}; joining again",
                             control_of(self), why);
   st.joined = false;
+  st.last_error = "lost the control: " + why;
   st.handles = {};
   st.connected.clear();
   if (st.cfg.on_join)
@@ -200,6 +203,22 @@ member(member_actor::stateful_pointer<member_state> self, member_config cfg) {
   self->send(self, atom::join_v);
   self->delayed_send(self, self->state.cfg.heartbeat, atom::heartbeat_v);
   return {
+    [self](atom::ping) -> caf::result<atom::ok_atom> {
+      auto& st = self->state;
+      if (st.joined)
+        return atom::ok_v;
+      return make_error(ec::unavailable, "not in the cluster (control "
+                                           + control_of(self)
+                                           + "): " + st.last_error);
+    },
+    [](atom::log_level, const std::string& component,
+       const std::string& level) -> caf::result<atom::ok_atom> {
+      if (!log::set_level(component, level))
+        return make_error(ec::invalid_argument,
+                          "unknown log level '" + level + "'");
+      log::get("member")->info("log level of {} set to {}", component, level);
+      return atom::ok_v;
+    },
     [self](atom::join) {
       auto& st = self->state;
       if (st.joined || st.joining)

@@ -45,6 +45,8 @@ struct member_state {
   /// gateway → node without passing through the control.
   std::set<std::string> connected;
   unsigned missed = 0;
+  /// Why the last attempt to join failed, for readiness.
+  std::string last_error = "joining";
 };
 
 /// Keeps a node or gateway process in the cluster (see member_actor).

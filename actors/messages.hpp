@@ -194,14 +194,15 @@ struct node_load {
   unsigned sandboxes = 0;
   /// Warm sandboxes ready per template.
   std::map<std::string, unsigned> warm;
+  /// Warm sandboxes each pool tries to keep, per template.
+  std::map<std::string, unsigned> pool_size;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, node_load& x) {
   return f(caf::meta::type_name("sbx.node_load"), x.name, x.address,
-           x.vcpu_capacity,
-           x.memory_capacity_mb, x.max_sandboxes, x.vcpu_used,
-           x.memory_used_mb, x.sandboxes, x.warm);
+           x.vcpu_capacity, x.memory_capacity_mb, x.max_sandboxes, x.vcpu_used,
+           x.memory_used_mb, x.sandboxes, x.warm, x.pool_size);
 }
 
 /// A node as the scheduler sees it.
@@ -255,6 +256,111 @@ typename Inspector::result_type inspect(Inspector& f, team_usage& x) {
            x.vcpu, x.memory_mb);
 }
 
+/// A team as operators see it.
+struct team_info {
+  std::string id;
+  std::string slug;
+  std::string name;
+  /// free, pro or enterprise.
+  std::string plan;
+  /// The team's own overrides of its plan's limits.
+  std::map<std::string, int64_t> overrides;
+  /// The effective limits: the plan's with the overrides.
+  team_limits limits;
+  /// Prepaid balance in micro-units of currency.
+  int64_t balance_micros = 0;
+  /// Unix milliseconds.
+  int64_t created_at_ms = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, team_info& x) {
+  return f(caf::meta::type_name("sbx.team_info"), x.id, x.slug, x.name, x.plan,
+           x.overrides, x.limits, x.balance_micros, x.created_at_ms);
+}
+
+/// What a team used this calendar month (UTC), from the sandboxes table.
+struct team_month {
+  /// Sandboxes created this month.
+  uint64_t sandboxes = 0;
+  /// Seconds sandboxes of the team ran this month, and the same weighted by
+  /// their vCPUs and memory.
+  uint64_t sandbox_seconds = 0;
+  uint64_t vcpu_seconds = 0;
+  uint64_t memory_mb_seconds = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, team_month& x) {
+  return f(caf::meta::type_name("sbx.team_month"), x.sandboxes,
+           x.sandbox_seconds, x.vcpu_seconds, x.memory_mb_seconds);
+}
+
+/// A change of a team's plan and limit overrides; a value of 0 removes an
+/// override (the plan's limit applies again).
+struct team_change {
+  std::string team;
+  /// Empty keeps the plan.
+  std::string plan;
+  std::map<std::string, int64_t> overrides;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, team_change& x) {
+  return f(caf::meta::type_name("sbx.team_change"), x.team, x.plan,
+           x.overrides);
+}
+
+/// One line of the audit log: who changed what, when and from where.
+struct audit_entry {
+  /// user, api_key, operator or system.
+  std::string actor_kind;
+  /// The user, key or operator name.
+  std::string actor_id;
+  /// What happened, as noun.verb: "node.drain", "sandbox.kill", …
+  std::string action;
+  /// What it happened to (a node name, a sandbox id, a team).
+  std::string target;
+  /// The team concerned (its id), when there is one.
+  std::string team_id;
+  /// A JSON object with the details.
+  std::string details = "{}";
+  /// Where the request came from (an IP address), when known.
+  std::string remote_addr;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, audit_entry& x) {
+  return f(caf::meta::type_name("sbx.audit_entry"), x.actor_kind, x.actor_id,
+           x.action, x.target, x.team_id, x.details, x.remote_addr);
+}
+
+/// The scheduler's counters since it started.
+struct scheduler_stats {
+  uint64_t creates = 0;
+  uint64_t create_failures = 0;
+  uint64_t quota_rejections = 0;
+  uint64_t placement_retries = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, scheduler_stats& x) {
+  return f(caf::meta::type_name("sbx.scheduler_stats"), x.creates,
+           x.create_failures, x.quota_rejections, x.placement_retries);
+}
+
+/// An operator command: the words typed, with the session that the door
+/// opened for the operator.
+struct admin_command {
+  std::string session;
+  std::vector<std::string> words;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, admin_command& x) {
+  return f(caf::meta::type_name("sbx.admin_command"), x.session, x.words);
+}
+
 /// A process asking to join the cluster. The proof is the HMAC-SHA256 of
 /// the nonce the door handed out, keyed with the cluster secret, so the
 /// secret never crosses the wire.
@@ -264,12 +370,14 @@ struct join_request {
   std::string name;
   std::string nonce;
   std::string proof;
+  /// Role admin: HMAC-SHA256(admin token, nonce|name).
+  std::string token_proof;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, join_request& x) {
   return f(caf::meta::type_name("sbx.join_request"), x.role, x.name, x.nonce,
-           x.proof);
+           x.proof, x.token_proof);
 }
 
 template <class Inspector>
@@ -317,5 +425,12 @@ CAF_BEGIN_TYPE_ID_BLOCK(sbx_types, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(sbx_types, (sbx::join_request))
   CAF_ADD_TYPE_ID(sbx_types, (std::vector<sbx::sandbox_info>))
   CAF_ADD_TYPE_ID(sbx_types, (std::vector<std::string>))
+  CAF_ADD_TYPE_ID(sbx_types, (sbx::team_info))
+  CAF_ADD_TYPE_ID(sbx_types, (std::vector<sbx::team_info>))
+  CAF_ADD_TYPE_ID(sbx_types, (sbx::team_month))
+  CAF_ADD_TYPE_ID(sbx_types, (sbx::team_change))
+  CAF_ADD_TYPE_ID(sbx_types, (sbx::audit_entry))
+  CAF_ADD_TYPE_ID(sbx_types, (sbx::scheduler_stats))
+  CAF_ADD_TYPE_ID(sbx_types, (sbx::admin_command))
 
 CAF_END_TYPE_ID_BLOCK(sbx_types)

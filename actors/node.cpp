@@ -5,6 +5,7 @@
 #include "actors/pool.hpp"
 #include "actors/sandbox.hpp"
 #include "runtime/log/log.hpp"
+#include "runtime/metrics/metrics.hpp"
 
 #include <caf/actor_cast.hpp>
 #include <caf/send.hpp>
@@ -226,10 +227,17 @@ node(node_actor::stateful_pointer<node_state> self, node_config cfg,
       if (auto err = check_limits(vcpu, memory, disk, req.timeout_ms))
         return err;
       auto rp = self->make_response_promise<sandbox_actor, sandbox_info>();
-      auto claim = [self, rp, req](sandbox_actor sb) mutable {
+      auto started = std::chrono::steady_clock::now();
+      auto claim = [self, rp, req, started](sandbox_actor sb,
+                                            bool warm) mutable {
         self->request(sb, 30s, atom::claim_v, req)
           .then(
-            [rp, sb](sandbox_info& info) mutable {
+            [self, rp, sb, started, warm](sandbox_info& info) mutable {
+              if (auto stats = self->state.cfg.stats)
+                stats->observe_sandbox_create(
+                  warm, std::chrono::duration<double>(
+                          std::chrono::steady_clock::now() - started)
+                          .count());
               rp.deliver(sb, info);
             },
             [rp, self, sb](caf::error& err) mutable {
@@ -249,7 +257,7 @@ node(node_actor::stateful_pointer<node_state> self, node_config cfg,
                           rp.deliver(std::move(sb.error()));
                           return;
                         }
-                        claim(*sb);
+                        claim(*sb, false);
                       });
       };
       auto pool = st.pools.find(req.template_id);
@@ -261,9 +269,11 @@ node(node_actor::stateful_pointer<node_state> self, node_config cfg,
       }
       self->request(pool->second, 5s, atom::claim_v)
         .then(
-          [claim, cold](sandbox_actor sb) mutable {
+          [self, claim, cold](sandbox_actor sb) mutable {
+            if (auto stats = self->state.cfg.stats)
+              stats->count_pool_claim(static_cast<bool>(sb));
             if (sb)
-              claim(sb);
+              claim(sb, true);
             else
               cold();
           },
@@ -394,6 +404,7 @@ node(node_actor::stateful_pointer<node_state> self, node_config cfg,
       load.vcpu_used = st.vcpu_used;
       load.memory_used_mb = st.memory_used_mb;
       load.sandboxes = static_cast<unsigned>(st.sandboxes.size());
+      load.pool_size = st.cfg.pools;
       if (st.pools.empty())
         return load;
       auto rp = self->make_response_promise<node_load>();
@@ -418,6 +429,7 @@ node(node_actor::stateful_pointer<node_state> self, node_config cfg,
       auto& st = self->state;
       if (!st.templates.count(tpl))
         return make_error(ec::not_found, "template '" + tpl + "' not found");
+      st.cfg.pools[tpl] = n;
       auto p = st.pools.find(tpl);
       if (p != st.pools.end())
         return self->delegate(p->second, atom::size_v, n);

@@ -14,6 +14,8 @@
 
 namespace sbx {
 
+class metrics;
+
 /// How a node runs.
 struct node_config {
   std::string name = "local";
@@ -35,6 +37,8 @@ struct node_config {
   std::map<std::string, unsigned> pools = {{"base", 2}};
   /// Threads for blocking driver calls.
   unsigned workers = 2;
+  /// Create latency and warm-pool hits go here; may be null.
+  metrics* stats = nullptr;
 };
 
 /// A template the node can start.

@@ -3,6 +3,7 @@
 #include "actors/error.hpp"
 #include "actors/user.hpp"
 #include "runtime/log/log.hpp"
+#include "runtime/metrics/metrics.hpp"
 
 #include <caf/send.hpp>
 
@@ -53,8 +54,22 @@ void settle(self_ptr self, const scheduler_state::attempt& a, bool started) {
   st.inflight.erase(a.id);
 }
 
+/// Counts a finished create: ok, failed or quota.
+void count(self_ptr self, const char* result) {
+  auto& c = self->state.counters;
+  if (result == std::string{"ok"})
+    ++c.creates;
+  else if (result == std::string{"quota"})
+    ++c.quota_rejections;
+  else
+    ++c.create_failures;
+  if (auto stats = self->state.cfg.stats)
+    stats->count_create(result);
+}
+
 void fail(self_ptr self, const attempt_ptr& a, caf::error err) {
   caf::anon_send(user_of(self, a->req.team), atom::release_v, a->key);
+  count(self, "failed");
   a->rp.deliver(std::move(err));
 }
 
@@ -66,7 +81,12 @@ bool retriable(const caf::error& err) {
 void try_place(self_ptr self, const attempt_ptr& a) {
   auto& st = self->state;
   auto r = placement_of(a->req);
+  auto started = std::chrono::steady_clock::now();
   auto d = placement::place(st.table, r, st.cfg.placement, st.rng, a->excluded);
+  if (auto stats = st.cfg.stats)
+    stats->observe_placement(std::chrono::duration<double>(
+                               std::chrono::steady_clock::now() - started)
+                               .count());
   if (!d.node) {
     auto why = d.reason;
     if (!a->last_error.empty())
@@ -92,6 +112,7 @@ void try_place(self_ptr self, const attempt_ptr& a) {
           return;
         }
         settle(self, *a, true);
+        count(self, "ok");
         caf::anon_send(user_of(self, a->req.team), atom::commit_v, a->key,
                        info);
         auto dir = self->state.cfg.directory();
@@ -123,6 +144,9 @@ void try_place(self_ptr self, const attempt_ptr& a) {
         log::get("scheduler")->warn("node {} failed a start ({}); trying "
                                     "another node",
                                     name, message_of(err));
+        ++st.counters.placement_retries;
+        if (st.cfg.stats)
+          st.cfg.stats->count_placement_retry();
         a->excluded.push_back(a->node);
         try_place(self, a);
       });
@@ -177,6 +201,30 @@ const template_info* find_template(self_ptr self, const std::string& id) {
         return &t;
   }
   return nullptr;
+}
+
+/// The node table and the mailbox, for /metrics.
+void export_metrics(self_ptr self) {
+  auto& st = self->state;
+  auto stats = st.cfg.stats;
+  for (size_t i = 0; i < st.table.size(); ++i) {
+    auto& n = st.table[i];
+    stats->set_node(n.name, n.ready,
+                    {{"vcpu", n.vcpu_capacity},
+                     {"memory_mb", static_cast<double>(n.memory_capacity_mb)},
+                     {"sandboxes", n.max_sandboxes}},
+                    {{"vcpu", n.vcpu_used},
+                     {"memory_mb", static_cast<double>(n.memory_used_mb)},
+                     {"sandboxes", n.sandboxes}});
+    auto& sizes = st.nodes[i].pool_size;
+    for (auto& [tpl, target] : sizes) {
+      auto w = n.warm.find(tpl);
+      stats->set_warm_pool(n.name, tpl,
+                           n.ready && w != n.warm.end() ? w->second : 0,
+                           n.ready ? target : 0);
+    }
+  }
+  stats->set_mailbox("scheduler", self->mailbox().size());
 }
 
 } // namespace
@@ -272,6 +320,7 @@ scheduler(scheduler_actor::stateful_pointer<scheduler_state> self,
       e.handle = reg.handle;
       e.address = load.address;
       e.templates = reg.templates;
+      e.pool_size = load.pool_size;
       e.last_heartbeat = std::chrono::steady_clock::now();
       e.last_heartbeat_ms = now_ms();
       e.inflight_vcpu = 0;
@@ -311,6 +360,7 @@ scheduler(scheduler_actor::stateful_pointer<scheduler_state> self,
       n.memory_used_mb = load.memory_used_mb + e.inflight_memory_mb;
       n.sandboxes = load.sandboxes;
       n.warm = load.warm;
+      e.pool_size = load.pool_size;
       return atom::ok_v;
     },
     [self](atom::create, sandbox_request& req)
@@ -340,7 +390,10 @@ scheduler(scheduler_actor::stateful_pointer<scheduler_state> self,
       self->request(user_of(self, a->req.team), 10s, atom::reserve_v, a->key,
                     a->req)
         .then([self, a](atom::ok_atom) { try_place(self, a); },
-              [a](caf::error& err) { a->rp.deliver(std::move(err)); });
+              [self, a](caf::error& err) {
+                count(self, err == ec::resource_exhausted ? "quota" : "failed");
+                a->rp.deliver(std::move(err));
+              });
       return a->rp;
     },
     [self](atom::list, atom::nodes) -> caf::result<std::vector<node_status>> {
@@ -359,6 +412,7 @@ scheduler(scheduler_actor::stateful_pointer<scheduler_state> self,
         s.load.memory_used_mb = n.memory_used_mb;
         s.load.sandboxes = n.sandboxes;
         s.load.warm = n.warm;
+        s.load.pool_size = e.pool_size;
         s.state = state_of(n);
         s.starting = n.starting;
         s.last_heartbeat_ms = e.last_heartbeat_ms;
@@ -412,6 +466,22 @@ scheduler(scheduler_actor::stateful_pointer<scheduler_state> self,
            const std::string& team) -> caf::result<team_usage> {
       return self->delegate(user_of(self, team), atom::get_v);
     },
+    [self](atom::limits, const std::string& team,
+           const team_limits& x) -> caf::result<atom::ok_atom> {
+      return self->delegate(user_of(self, team), atom::limits_v, x);
+    },
+    [self](atom::get_atom, atom::node,
+           const std::string& name) -> caf::result<node_actor> {
+      auto idx = find_node(self, name);
+      if (!idx)
+        return make_error(ec::not_found, "node " + name + " not found");
+      if (!self->state.table[*idx].ready)
+        return make_error(ec::unavailable, "node " + name + " is lost");
+      return self->state.nodes[*idx].handle;
+    },
+    [self](atom::stats) -> caf::result<scheduler_stats> {
+      return self->state.counters;
+    },
     [self](atom::ended, const sandbox_info& info) {
       auto i = self->state.users.find(info.team);
       if (i != self->state.users.end())
@@ -445,6 +515,8 @@ scheduler(scheduler_actor::stateful_pointer<scheduler_state> self,
                          std::string{"node drained"});
         }
       }
+      if (st.cfg.stats)
+        export_metrics(self);
       self->delayed_send(self, 500ms, atom::tick_v);
     },
   };

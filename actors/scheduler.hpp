@@ -13,6 +13,8 @@
 
 namespace sbx {
 
+class metrics;
+
 struct scheduler_config {
   placement::options placement;
   /// A node silent for this long is lost (a killed one is seen at once
@@ -24,6 +26,8 @@ struct scheduler_config {
   unsigned max_tries = 3;
   std::function<database_actor()> database;
   std::function<directory_actor()> directory;
+  /// Placement, creates and the node table go here; may be null.
+  metrics* stats = nullptr;
 };
 
 struct scheduler_state {
@@ -34,6 +38,8 @@ struct scheduler_state {
     node_actor handle;
     std::string address;
     std::vector<template_info> templates;
+    /// Warm sandboxes each of its pools keeps.
+    std::map<std::string, unsigned> pool_size;
     std::chrono::steady_clock::time_point last_heartbeat;
     int64_t last_heartbeat_ms = 0;
     int64_t drain_deadline_ms = 0;
@@ -68,6 +74,7 @@ struct scheduler_state {
   std::map<std::string, user_actor> users;
   std::map<uint64_t, std::shared_ptr<attempt>> inflight;
   uint64_t next_id = 0;
+  scheduler_stats counters;
   std::mt19937_64 rng{std::random_device{}()};
 };
 

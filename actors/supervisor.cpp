@@ -23,16 +23,16 @@ std::vector<component> components_of(const supervisor_config& cfg) {
                         return caf::actor_cast<caf::actor>(
                           sys.spawn<caf::detached>(database, db, stats));
                       },
-                      true});
+                      "postgres"});
   if (cfg.cache)
     result.push_back({"cache",
                       [c = cfg.cache, stats = cfg.stats](caf::actor_system& sys) {
                         return caf::actor_cast<caf::actor>(
                           sys.spawn<caf::detached>(cache, c, stats));
                       },
-                      true});
-  for (auto& [name, make] : cfg.components)
-    result.push_back({name, make, false});
+                      "redis"});
+  for (auto& c : cfg.components)
+    result.push_back(c);
   return result;
 }
 
@@ -121,13 +121,10 @@ supervisor(supervisor_actor::stateful_pointer<supervisor_state> self,
       auto st = std::make_shared<collector>();
       st->rp = self->make_response_promise<readiness>();
       for (auto& c : self->state.components) {
-        if (!c.probe)
+        if (c.check.empty())
           continue;
         auto idx = st->result.checks.size();
-        auto name = c.name == "database" ? "postgres"
-                    : c.name == "cache"  ? "redis"
-                                         : c.name;
-        st->result.checks.push_back({name, false, ""});
+        st->result.checks.push_back({c.check, false, ""});
         if (!c.handle) {
           st->result.checks[idx].message = c.name + " is not running";
           continue;

@@ -16,6 +16,18 @@ class cache_client;
 class metrics;
 class store;
 
+/// A component owned by the supervisor.
+struct component {
+  std::string name;
+  /// Spawns (and respawns) the component.
+  std::function<caf::actor(caf::actor_system&)> make;
+  /// The readiness check it answers (`ping`) under this name; empty for
+  /// none.
+  std::string check;
+  caf::actor handle;
+  int restarts = 0;
+};
+
 /// What the supervisor starts. Later roles add their components here.
 struct supervisor_config {
   /// The PostgreSQL store, shared with the database actor.
@@ -24,9 +36,13 @@ struct supervisor_config {
   std::shared_ptr<cache_client> cache;
   /// The role's own components (directory, scheduler, node, …), started
   /// in this order after the database and the cache.
-  std::vector<std::pair<std::string,
-                        std::function<caf::actor(caf::actor_system&)>>>
-    components;
+  std::vector<component> components;
+
+  /// Adds a component, started after those added before it.
+  void add(std::string name, std::function<caf::actor(caf::actor_system&)> make,
+           std::string check = {}) {
+    components.push_back({std::move(name), std::move(make), std::move(check)});
+  }
   /// Process metrics; may be null.
   metrics* stats = nullptr;
   /// Told of every component (re)started, so that others (the gateway's
@@ -38,21 +54,16 @@ struct supervisor_config {
   int max_restarts = 5;
 };
 
-/// A component owned by the supervisor.
-struct component {
-  std::string name;
-  /// Spawns (and respawns) the component.
-  std::function<caf::actor(caf::actor_system&)> make;
-  /// Whether it answers `ping` and counts for readiness.
-  bool probe = false;
-  caf::actor handle;
-  int restarts = 0;
-};
-
 struct supervisor_state {
   static inline const char* name = "supervisor";
   /// In start order.
   std::vector<component> components;
+
+  /// Adds a component, started after those added before it.
+  void add(std::string name, std::function<caf::actor(caf::actor_system&)> make,
+           std::string check = {}) {
+    components.push_back({std::move(name), std::move(make), std::move(check)});
+  }
   supervisor_config cfg;
   bool stopping = false;
   /// Delivered once the last component is down.

@@ -58,24 +58,33 @@ int run_control(const config& cfg) {
   auto secret = cluster_secret(cfg, data_dir, true);
   if (!secret)
     return fail(message_of(secret.error()));
+  auto token = admin_token(cfg, data_dir, true);
+  if (!token)
+    return fail(message_of(token.error()));
+  metrics_endpoint metrics{cfg};
+  if (auto err = metrics.listen(cfg))
+    return fail(message_of(err));
   control_storage storage;
   if (auto err = storage.start(cfg, data_dir))
     return fail(message_of(err));
   auto sys = make_actor_system(cfg, true);
   backends live;
-  control_roles control{*sys, cfg, live, *secret};
+  control_roles control{*sys, cfg, live, *secret, *token, metrics.stats};
   supervisor_config scfg;
   scfg.on_start = [&live](const std::string& name, const caf::actor& a) {
     live.set(name, a);
   };
   scfg.db = storage.db;
   scfg.cache = storage.cache;
+  scfg.stats = &metrics.stats;
   control.add_components(scfg);
   auto sup = sys->spawn(supervisor, scfg);
-  if (auto err = control.publish(cfg))
+  if (auto err = control.publish(cfg, data_dir))
     return fail(message_of(err));
+  metrics.start(*sys, cfg, sup);
   lg->info("sandhive control {} is up", SBX_VERSION);
   lg->info("received {}; shutting down", wait_for_stop(stop_signals));
+  metrics.stop();
   stop_supervisor(*sys, sup);
   control.release();
   live.clear();
@@ -103,8 +112,12 @@ int run_node(const config& cfg) {
   auto secret = cluster_secret(cfg, data_dir, false);
   if (!secret)
     return fail(message_of(secret.error()));
+  metrics_endpoint metrics{cfg};
+  if (auto err = metrics.listen(cfg))
+    return fail(message_of(err));
   auto ncfg = node_config_of(cfg, data_dir);
   ncfg.name = member_name(cfg);
+  ncfg.stats = &metrics.stats;
   auto sys = make_actor_system(cfg, true);
   auto mm = cluster_middleman(*sys, cfg);
   // Gateways connect straight here, so that a sandbox's data does not pass
@@ -132,8 +145,8 @@ int run_node(const config& cfg) {
     if (name == "node")
       node_handle->set(caf::actor_cast<node_actor>(a));
   };
-  scfg.components.emplace_back("node", node_component(*first_node, ncfg));
-  scfg.components.emplace_back("member", [&, node_handle](caf::actor_system& sys) {
+  scfg.add("node", node_component(*first_node, ncfg));
+  scfg.add("member", [&, node_handle](caf::actor_system& sys) {
     member_config mc;
     mc.role = "node";
     mc.name = ncfg.name;
@@ -145,11 +158,13 @@ int run_node(const config& cfg) {
     mc.address = address;
     mc.on_refused = exit_when_refused();
     return caf::actor_cast<caf::actor>(sys.spawn(member, mc));
-  });
+  }, "control");
   auto sup = sys->spawn(supervisor, scfg);
+  metrics.start(*sys, cfg, sup);
   lg->info("sandhive node '{}' is up: joining {}:{}, gateways reach it at {}",
            ncfg.name, cfg.join_host, cfg.join_port, address);
   lg->info("received {}; shutting down", wait_for_stop(stop_signals));
+  metrics.stop();
   stop_supervisor(*sys, sup);
   node_handle->set(node_actor{});
   mm = nullptr;
@@ -174,7 +189,7 @@ int run_gateway(const config& cfg) {
   auto sys = make_actor_system(cfg, true);
   backends live;
   supervisor_config scfg;
-  scfg.components.emplace_back("member", [&](caf::actor_system& sys) {
+  scfg.add("member", [&](caf::actor_system& sys) {
     member_config mc;
     mc.role = "gateway";
     mc.name = member_name(cfg);
@@ -188,7 +203,7 @@ int run_gateway(const config& cfg) {
     };
     mc.on_refused = exit_when_refused();
     return caf::actor_cast<caf::actor>(sys.spawn(member, mc));
-  });
+  }, "control");
   auto sup = sys->spawn(supervisor, scfg);
   gw.start(*sys, cfg, live, sup);
   lg->info("sandhive gateway is up: http://{}:{}, joining {}:{}",

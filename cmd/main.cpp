@@ -44,6 +44,18 @@ int main(int argc, char** argv) {
   for (auto& r : roles)
     r.cmd->add_flag("--print-config", r.print_config,
                     "print the effective configuration and exit");
+  auto admin = app.add_subcommand(
+    "admin", "the operators' shell: run commands on the cluster whose control "
+             "is at --connect (interactive, or one with -c)");
+  sbx::config_loader admin_loader{*admin};
+  sbx::admin_options admin_opt;
+  admin->add_option("--connect", admin_opt.connect,
+                    "the control's cluster address HOST:PORT (default: "
+                    "--join, else <data-dir>/cluster-address)");
+  admin->add_option("-c,--command", admin_opt.command,
+                    "run this command and exit (exit code 0 worked, 1 "
+                    "failed, 2 typed wrong, 3 control unreachable)");
+  admin->add_flag("--json", admin_opt.json, "print results as JSON");
   auto version = app.add_subcommand("version", "print the version and exit");
   try {
     app.parse(argc, argv);
@@ -53,6 +65,14 @@ int main(int argc, char** argv) {
   if (*version) {
     std::cout << "sandhive " << SBX_VERSION << "\n";
     return 0;
+  }
+  if (*admin) {
+    sbx::config cfg;
+    if (auto err = admin_loader.load(cfg)) {
+      std::cerr << "sandhive: " << *err << "\n";
+      return 2;
+    }
+    return sbx::run_admin(cfg, admin_opt);
   }
   for (auto& r : roles) {
     if (!*r.cmd)

@@ -1,5 +1,6 @@
 #include "cmd/process.hpp"
 
+#include "actors/admin.hpp"
 #include "actors/directory.hpp"
 #include "actors/door.hpp"
 #include "actors/error.hpp"
@@ -147,30 +148,59 @@ caf::io::middleman_actor cluster_middleman(caf::actor_system& sys,
   return sys.middleman().actor_handle();
 }
 
-caf::expected<std::string> cluster_secret(const config& cfg,
-                                          const std::string& data_dir,
-                                          bool create) {
-  if (!cfg.cluster_secret.empty())
-    return cfg.cluster_secret;
-  auto file = cfg.cluster_secret_file.empty() ? data_dir + "/cluster-secret"
-                                              : cfg.cluster_secret_file;
+namespace {
+
+/// A secret given as a setting, else read from `file` (made when missing
+/// and `create`). `what` names it in messages ("cluster-secret").
+caf::expected<std::string> load_secret(const std::string& value,
+                                       const std::string& file, bool create,
+                                       const std::string& what,
+                                       const std::string& made_for) {
+  if (!value.empty())
+    return value;
   std::ifstream in{file};
   std::string secret;
   if (in && std::getline(in, secret) && !secret.empty())
     return secret;
   if (!create)
     return make_error(ec::invalid_argument,
-                      "no cluster secret: set --cluster-secret-file to a "
-                      "copy of the control's <data-dir>/cluster-secret "
-                      "(looked for " + file + ")");
+                      "no " + what + ": set --" + what + "-file to a copy of "
+                        + "the control's <data-dir>/" + what + " (looked for "
+                        + file + ")");
   secret = auth::random_hex(32);
   if (auto err = write_secret_file(file, secret))
     return err;
-  log::get("sandhive")->info("made the cluster secret {}: nodes and gateways "
-                             "join with --cluster-secret-file pointing at a "
-                             "copy of it",
-                             file);
+  log::get("sandhive")->info("made {} {}: {}", what, file, made_for);
   return secret;
+}
+
+} // namespace
+
+caf::expected<std::string> cluster_secret(const config& cfg,
+                                          const std::string& data_dir,
+                                          bool create) {
+  return load_secret(cfg.cluster_secret,
+                     cfg.cluster_secret_file.empty()
+                       ? data_dir + "/cluster-secret"
+                       : cfg.cluster_secret_file,
+                     create, "cluster-secret",
+                     "nodes and gateways join with --cluster-secret-file "
+                     "pointing at a copy of it");
+}
+
+caf::expected<std::string> admin_token(const config& cfg,
+                                       const std::string& data_dir,
+                                       bool create) {
+  return load_secret(cfg.admin_token,
+                     cfg.admin_token_file.empty() ? data_dir + "/admin-token"
+                                                  : cfg.admin_token_file,
+                     create, "admin-token",
+                     "operators run `sandhive admin` with "
+                     "--admin-token-file pointing at a copy of it");
+}
+
+std::string cluster_address_file(const std::string& data_dir) {
+  return data_dir + "/cluster-address";
 }
 
 std::string member_name(const config& cfg) {
@@ -194,34 +224,52 @@ void stop_supervisor(caf::actor_system& sys, const supervisor_actor& sup) {
 // -- control_roles ------------------------------------------------------------
 
 control_roles::control_roles(caf::actor_system& sys, const config& cfg,
-                             backends& live, std::string secret)
-  : sys_(sys), cfg_(cfg), live_(live) {
-  door_ = sys.spawn(sbx::door, std::move(secret), [&live] {
-    return cluster_handles{live.scheduler(), live.directory(),
-                           live.database()};
-  });
+                             backends& live, std::string secret,
+                             std::string admin_token, metrics& stats)
+  : sys_(sys), cfg_(cfg), live_(live), stats_(stats) {
+  door_config dc;
+  dc.secret = std::move(secret);
+  dc.admin_token = std::move(admin_token);
+  dc.handles = [&live] {
+    return cluster_handles{live.scheduler(), live.directory(), live.database(),
+                           live.admin(), ""};
+  };
+  dc.middleman = cluster_middleman(sys, cfg);
+  door_ = sys.spawn(sbx::door, std::move(dc));
 }
 
 void control_roles::add_components(supervisor_config& scfg) {
   auto& live = live_;
-  scfg.components.emplace_back("directory", [&live](caf::actor_system& sys) {
+  auto stats = &stats_;
+  scfg.add("directory", [&live, stats](caf::actor_system& sys) {
     return caf::actor_cast<caf::actor>(
       sys.spawn(directory, [&live] { return live.database(); },
                 [&live] { return live.scheduler(); },
-                std::chrono::seconds{30}));
+                std::chrono::seconds{30}, stats));
   });
   scheduler_config sc;
   sc.node_timeout = cfg_.node_timeout;
   sc.database = [&live] { return live.database(); };
   sc.directory = [&live] { return live.directory(); };
-  scfg.components.emplace_back("scheduler", [sc](caf::actor_system& sys) {
+  sc.stats = stats;
+  scfg.add("scheduler", [sc](caf::actor_system& sys) {
     return caf::actor_cast<caf::actor>(sys.spawn(scheduler, sc));
+  });
+  admin_config ac;
+  ac.scheduler = [&live] { return live.scheduler(); };
+  ac.directory = [&live] { return live.directory(); };
+  ac.database = [&live] { return live.database(); };
+  ac.door = [door = door_] { return door; };
+  scfg.add("admin", [ac](caf::actor_system& sys) {
+    return caf::actor_cast<caf::actor>(sys.spawn(admin, ac));
   });
 }
 
-caf::error control_roles::publish(const config& cfg) {
-  auto& host = cfg.cluster_listen_host;
-  auto port = cfg.cluster_listen_port;
+caf::error control_roles::publish(const config& cfg,
+                                  const std::string& data_dir) {
+  auto loopback = cfg.cluster_listen_host.empty();
+  auto host = loopback ? std::string{"127.0.0.1"} : cfg.cluster_listen_host;
+  auto port = loopback ? uint16_t{0} : cfg.cluster_listen_port;
   auto published
     = tls_enabled(cfg)
         ? caf::openssl::publish(door_, port, host.c_str(), true)
@@ -233,12 +281,54 @@ caf::error control_roles::publish(const config& cfg) {
                         + sys_.render(published.error()));
   log::get("sandhive")->info("cluster port {}:{} open{}", host, *published,
                              tls_enabled(cfg) ? " (TLS)" : "");
+  // Local shells (`sandhive admin --data-dir D`) find the port here.
+  auto shown = host == "0.0.0.0" ? "127.0.0.1"
+               : host == "::"    ? "::1"
+                                 : host;
+  std::ofstream out{cluster_address_file(data_dir), std::ios::trunc};
+  out << (shown.find(':') != std::string::npos ? "[" + shown + "]" : shown)
+      << ":" << *published << "\n";
   return caf::none;
 }
 
 void control_roles::release() {
   caf::anon_send_exit(door_, caf::exit_reason::user_shutdown);
   door_ = nullptr;
+}
+
+// -- metrics_endpoint ---------------------------------------------------------
+
+metrics_endpoint::metrics_endpoint(const config& cfg)
+  : server_(server_options{1 << 16, cfg.http_read_timeout,
+                           cfg.http_idle_timeout, 1},
+            routes_, stats) {
+  // nop
+}
+
+metrics_endpoint::~metrics_endpoint() = default;
+
+caf::error metrics_endpoint::listen(const config& cfg) {
+  if (cfg.metrics_listen_host.empty())
+    return caf::none;
+  enabled_ = true;
+  return server_.listen(cfg.metrics_listen_host, cfg.metrics_listen_port);
+}
+
+void metrics_endpoint::start(caf::actor_system& sys, const config& cfg,
+                             supervisor_actor sup) {
+  if (!enabled_)
+    return;
+  bridge_ = std::make_unique<bridge>(sys, cfg.request_timeout, 64);
+  routes::add_health(routes_, *bridge_, sup);
+  routes::add_metrics(routes_, stats);
+  server_.start();
+  log::get("sandhive")->info("metrics on http://{}:{}/metrics",
+                             cfg.metrics_listen_host, server_.port());
+}
+
+void metrics_endpoint::stop() {
+  if (enabled_)
+    server_.stop();
 }
 
 // -- control_storage ----------------------------------------------------------

@@ -115,28 +115,41 @@ caf::expected<std::string> cluster_secret(const config& cfg,
                                           const std::string& data_dir,
                                           bool create);
 
+/// The operators' admin token: admin-token, else the file admin-token-file
+/// (default <data-dir>/admin-token), which `create` makes when missing.
+caf::expected<std::string> admin_token(const config& cfg,
+                                       const std::string& data_dir,
+                                       bool create);
+
+/// Where a control or `up` tells local shells its cluster port.
+std::string cluster_address_file(const std::string& data_dir);
+
 /// This process's name in the cluster: the name setting, else the host's.
 std::string member_name(const config& cfg);
 
 /// Asks the supervisor to stop every component, and waits (bounded).
 void stop_supervisor(caf::actor_system& sys, const supervisor_actor& sup);
 
-/// The control's own actors, for `control` and `up`: the directory and the
-/// scheduler (supervised), and the door that admits nodes and gateways.
+/// The control's own actors, for `control` and `up`: the directory, the
+/// scheduler and the admin actor (supervised), and the door that admits
+/// nodes, gateways and operators.
 class control_roles {
 public:
   control_roles(caf::actor_system& sys, const config& cfg, backends& live,
-                std::string secret);
+                std::string secret, std::string admin_token, metrics& stats);
 
-  /// Adds the directory and the scheduler to the supervisor's components.
+  /// Adds the directory, the scheduler and the admin actor to the
+  /// supervisor's components.
   void add_components(supervisor_config& scfg);
 
   door_actor door() const {
     return door_;
   }
 
-  /// Publishes the door on cluster-listen (TLS when configured).
-  caf::error publish(const config& cfg);
+  /// Publishes the door on cluster-listen (TLS when configured; up without
+  /// cluster-listen: a free loopback port) and writes the address to
+  /// <data-dir>/cluster-address for local shells.
+  caf::error publish(const config& cfg, const std::string& data_dir);
 
   /// Drops the door; before the actor system goes.
   void release();
@@ -145,6 +158,7 @@ private:
   caf::actor_system& sys_;
   const config& cfg_;
   backends& live_;
+  metrics& stats_;
   door_actor door_;
 };
 
@@ -177,6 +191,30 @@ node_config node_config_of(const config& cfg, const std::string& data_dir);
 /// crash.
 std::function<caf::actor(caf::actor_system&)>
 node_component(node_actor first, node_config cfg);
+
+/// /metrics, /health and /ready of a process without an HTTP gateway (a
+/// control, a node), on metrics-listen; nothing when that is not set.
+class metrics_endpoint {
+public:
+  explicit metrics_endpoint(const config& cfg);
+  ~metrics_endpoint();
+
+  /// Binds metrics-listen (a port in use fails at once).
+  caf::error listen(const config& cfg);
+
+  /// Serves, answering /ready from the supervisor's probes.
+  void start(caf::actor_system& sys, const config& cfg, supervisor_actor sup);
+
+  void stop();
+
+  metrics stats;
+
+private:
+  http::router routes_;
+  server server_;
+  std::unique_ptr<bridge> bridge_;
+  bool enabled_ = false;
+};
 
 /// The HTTP side of a process: it listens first (so that a port in use
 /// fails before anything slow starts), then serves the routes once the

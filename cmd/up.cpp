@@ -41,27 +41,29 @@ int run_up(const config& cfg) {
   if (auto err = storage.start(cfg, data_dir))
     return fail(message_of(err));
   auto ncfg = node_config_of(cfg, data_dir);
+  ncfg.stats = &gw.stats;
   // Sandboxes recorded as live did not survive the last run of this node.
   if (auto n = storage.db->end_live_sandboxes(ncfg.name, "sandhive restarted");
       n && *n > 0)
     log::get("store")->info("marked {} sandboxes of the last run as ended", *n);
-  auto clustered = !cfg.cluster_listen_host.empty();
-  std::string secret = auth::random_hex(32);
-  if (clustered) {
-    auto s = cluster_secret(cfg, data_dir, true);
-    if (!s)
-      return fail(message_of(s.error()));
-    secret = *s;
-  }
+  // The cluster port is always open, on a free loopback port unless
+  // cluster-listen says otherwise: operators' shells join through it, and
+  // so can more nodes and gateways.
+  auto secret = cluster_secret(cfg, data_dir, true);
+  if (!secret)
+    return fail(message_of(secret.error()));
+  auto token = admin_token(cfg, data_dir, true);
+  if (!token)
+    return fail(message_of(token.error()));
   // -- actors and gateway -----------------------------------------------------
   // Declared after the server: the actor system goes first at exit, so no
   // actor can post to a destroyed I/O context.
-  auto sys = make_actor_system(cfg, clustered);
+  auto sys = make_actor_system(cfg, true);
   auto first_node = make_node(*sys, ncfg);
   if (!first_node)
     return fail("cannot start the node: " + message_of(first_node.error()));
   backends live;
-  control_roles control{*sys, cfg, live, secret};
+  control_roles control{*sys, cfg, live, *secret, *token, gw.stats};
   auto node_handle = std::make_shared<live_handle<node_actor>>();
   auto joined = std::make_shared<one_shot>();
   supervisor_config scfg;
@@ -76,14 +78,14 @@ int run_up(const config& cfg) {
   scfg.cache = storage.cache;
   scfg.stats = &gw.stats;
   control.add_components(scfg);
-  scfg.components.emplace_back("node", node_component(*first_node, ncfg));
-  scfg.components.emplace_back("member", [&, node_handle,
+  scfg.add("node", node_component(*first_node, ncfg));
+  scfg.add("member", [&, node_handle,
                                           joined](caf::actor_system& sys) {
     member_config mc;
     mc.role = "node";
     mc.name = ncfg.name;
     mc.door = control.door();
-    mc.secret = secret;
+    mc.secret = *secret;
     mc.node = [node_handle] { return node_handle->get(); };
     mc.on_join = [joined](const cluster_handles&) { joined->set(); };
     return caf::actor_cast<caf::actor>(sys.spawn(member, mc));
@@ -92,9 +94,8 @@ int run_up(const config& cfg) {
   // Serve once this machine's node takes sandboxes.
   if (!joined->wait_for(std::chrono::seconds{10}))
     lg->warn("the node has not joined the scheduler after 10 s");
-  if (clustered)
-    if (auto err = control.publish(cfg))
-      return fail(message_of(err));
+  if (auto err = control.publish(cfg, data_dir))
+    return fail(message_of(err));
   gw.start(*sys, cfg, live, sup);
   lg->info("sandhive is up: http://{}:{} (E2B_API_URL and E2B_SANDBOX_URL)",
            cfg.listen_host, gw.port());

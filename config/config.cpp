@@ -216,6 +216,16 @@ const std::vector<setting>& settings() {
     {"tls-ca", "cluster TLS: the CA certificate (PEM) peers must be signed "
                "by",
      "", text(&config::tls_ca)},
+    {"admin-token", "the token operators' shells present (prefer "
+                    "admin-token-file)",
+     "", text(&config::admin_token)},
+    {"admin-token-file", "file holding the admin token (control: made when "
+                         "missing; default <data-dir>/admin-token)",
+     "", text(&config::admin_token_file)},
+    {"metrics-listen", "control, node: where /metrics is served HOST:PORT "
+                       "(gateways and up serve it on their HTTP port)",
+     "", host_port(&config::metrics_listen_host, &config::metrics_listen_port,
+                   true)},
   };
   return table;
 }

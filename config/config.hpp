@@ -59,6 +59,10 @@ struct config {
   std::string tls_certificate;
   std::string tls_key;
   std::string tls_ca;
+  std::string admin_token;
+  std::string admin_token_file;
+  std::string metrics_listen_host;
+  uint16_t metrics_listen_port = 0;
 
   /// One effective setting, as text, for `--print-config`.
   struct entry {

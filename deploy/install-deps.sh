@@ -15,11 +15,11 @@ packages=(
   libcaf-dev libboost1.74-dev libboost-test1.74-dev
   libprotobuf-dev protobuf-compiler libpqxx-dev libhiredis-dev libssl-dev
   libspdlog-dev libfmt-dev prometheus-cpp-dev nlohmann-json3-dev libcli11-dev
-  libseccomp-dev zlib1g-dev
+  libseccomp-dev zlib1g-dev libedit-dev
   # servers that `sandhive up` embeds and the integration tests start
   postgresql-15 redis-server
   # used by the tests and the README examples
-  curl procps
+  curl procps openssl
   # programs the base sandbox template copies from the host
   python3 bash coreutils
 )

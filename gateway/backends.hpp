@@ -10,7 +10,7 @@
 namespace sbx {
 
 /// The actors the gateway's routes talk to: the control's database,
-/// scheduler and directory. The supervisor replaces one when it restarts
+/// scheduler and directory (and, in the control, the admin actor). The supervisor replaces one when it restarts
 /// it, a gateway process when it joins the control again; routes always
 /// read the live handle.
 class backends {
@@ -24,6 +24,8 @@ public:
       scheduler_ = caf::actor_cast<scheduler_actor>(a);
     else if (name == "directory")
       directory_ = caf::actor_cast<directory_actor>(a);
+    else if (name == "admin")
+      admin_ = caf::actor_cast<admin_actor>(a);
   }
 
   /// Drops the handles: a detached actor's thread ends only once nothing
@@ -33,6 +35,7 @@ public:
     database_ = nullptr;
     scheduler_ = nullptr;
     directory_ = nullptr;
+    admin_ = nullptr;
   }
 
   directory_actor directory() const {
@@ -50,6 +53,11 @@ public:
     return scheduler_;
   }
 
+  admin_actor admin() const {
+    std::lock_guard<std::mutex> guard{mtx_};
+    return admin_;
+  }
+
   /// Takes the control's actors as a gateway gets them on joining (all
   /// null when it lost the control).
   void set(const cluster_handles& x) {
@@ -64,6 +72,7 @@ private:
   database_actor database_;
   scheduler_actor scheduler_;
   directory_actor directory_;
+  admin_actor admin_;
 };
 
 } // namespace sbx

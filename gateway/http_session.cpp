@@ -247,7 +247,7 @@ void http_session::upgrade(std::shared_ptr<http::ws_handler> handler) {
   }
   // The connection belongs to the WebSocket from here on.
   std::make_shared<websocket_session>(std::move(stream_), parser_->release(),
-                                      std::move(handler))
+                                      std::move(handler), ctx_->stats)
     ->run();
 }
 

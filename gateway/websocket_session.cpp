@@ -1,5 +1,7 @@
 #include "gateway/websocket_session.hpp"
 
+#include "runtime/metrics/metrics.hpp"
+
 namespace sbx {
 
 namespace {
@@ -35,9 +37,19 @@ constexpr size_t max_message = 1 << 20;
 
 websocket_session::websocket_session(beast::tcp_stream&& stream,
                                      bhttp::request<bhttp::string_body> req,
-                                     std::shared_ptr<http::ws_handler> handler)
-  : ws_(std::move(stream)), req_(std::move(req)), handler_(std::move(handler)) {
-  // nop
+                                     std::shared_ptr<http::ws_handler> handler,
+                                     metrics* stats)
+  : ws_(std::move(stream)),
+    req_(std::move(req)),
+    handler_(std::move(handler)),
+    stats_(stats) {
+  if (stats_)
+    stats_->add_websocket_sessions(1);
+}
+
+websocket_session::~websocket_session() {
+  if (stats_)
+    stats_->add_websocket_sessions(-1);
 }
 
 void websocket_session::run() {

@@ -9,6 +9,8 @@
 
 namespace sbx {
 
+class metrics;
+
 /// One WebSocket connection, taken over from an `http_session` after its
 /// route answered with an upgrade: accepts the handshake, hands each
 /// message to the handler, and writes what the handler sends, in order,
@@ -16,9 +18,12 @@ namespace sbx {
 class websocket_session
   : public std::enable_shared_from_this<websocket_session> {
 public:
+  /// Counted in `stats` (may be null) while it lives.
   websocket_session(beast::tcp_stream&& stream,
                     bhttp::request<bhttp::string_body> req,
-                    std::shared_ptr<http::ws_handler> handler);
+                    std::shared_ptr<http::ws_handler> handler, metrics* stats);
+
+  ~websocket_session();
 
   void run();
 
@@ -42,6 +47,7 @@ private:
   websocket::stream<beast::tcp_stream> ws_;
   bhttp::request<bhttp::string_body> req_;
   std::shared_ptr<http::ws_handler> handler_;
+  metrics* stats_;
   beast::flat_buffer buffer_;
   std::deque<outgoing> queue_;
   bool writing_ = false;

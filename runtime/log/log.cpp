@@ -133,6 +133,14 @@ bool set_level(const std::string& component, const std::string& level) {
   auto lvl = spdlog::level::from_str(level);
   if (lvl == spdlog::level::off && level != "off")
     return false;
+  if (component == "all") {
+    auto& r = reg();
+    std::lock_guard<std::mutex> guard{r.mtx};
+    r.level = lvl;
+    spdlog::apply_all(
+      [&](std::shared_ptr<spdlog::logger> lg) { lg->set_level(lvl); });
+    return true;
+  }
   get(component)->set_level(lvl);
   return true;
 }

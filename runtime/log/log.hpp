@@ -17,8 +17,8 @@ void init(const std::string& level, const std::string& format);
 /// Returns the logger of `component`, creating it on first use.
 std::shared_ptr<spdlog::logger> get(const std::string& component);
 
-/// Changes the threshold of one component at runtime; false if `level` is not
-/// a level name.
+/// Changes the threshold of one component ("all": every one, and the
+/// default for new ones) at runtime; false if `level` is not a level name.
 bool set_level(const std::string& component, const std::string& level);
 
 } // namespace sbx::log

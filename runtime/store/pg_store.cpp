@@ -213,28 +213,104 @@ public:
     return result;
   }
 
-  caf::expected<team_record> find_team(const std::string& team_id) override {
-    team_record rec;
+  caf::expected<team_record> find_team(const std::string& team) override {
+    std::vector<team_record> found;
     auto err = run([&](pqxx::connection& c) -> caf::error {
       pqxx::nontransaction tx{c};
+      found = teams_of(tx.exec_params(team_query + " AND (t.id::text = $1 "
+                                                   "OR t.slug = $1)",
+                                      team));
+      return caf::none;
+    });
+    if (err)
+      return err;
+    if (found.empty())
+      return make_error(ec::not_found, "team " + team + " not found");
+    return std::move(found.front());
+  }
+
+  caf::expected<std::vector<team_record>> list_teams() override {
+    std::vector<team_record> found;
+    auto err = run([&](pqxx::connection& c) -> caf::error {
+      pqxx::nontransaction tx{c};
+      found = teams_of(tx.exec(team_query + " ORDER BY t.slug"));
+      return caf::none;
+    });
+    if (err)
+      return err;
+    return found;
+  }
+
+  caf::expected<team_record>
+  change_team(const std::string& team, const std::string& plan,
+              const std::map<std::string, int64_t>& overrides) override {
+    auto set = nlohmann::json::object();
+    auto removed = nlohmann::json::array();
+    for (auto& [k, v] : overrides) {
+      if (v > 0)
+        set[k] = v;
+      else
+        removed.push_back(k);
+    }
+    auto err = run([&](pqxx::connection& c) -> caf::error {
+      pqxx::work tx{c};
       auto rows = tx.exec_params(
-        "SELECT plan, limits::text FROM teams WHERE id::text = $1 "
-        "AND deleted_at IS NULL",
+        "UPDATE teams SET plan = COALESCE(NULLIF($2, ''), plan), "
+        "limits = (limits - ARRAY(SELECT jsonb_array_elements_text($3::jsonb))) "
+        "|| $4::jsonb "
+        "WHERE (id::text = $1 OR slug = $1) AND deleted_at IS NULL",
+        team, plan, removed.dump(), set.dump());
+      if (rows.affected_rows() == 0)
+        return make_error(ec::not_found, "team " + team + " not found");
+      tx.commit();
+      return caf::none;
+    });
+    if (err)
+      return err;
+    return find_team(team);
+  }
+
+  caf::expected<team_month_record>
+  team_month(const std::string& team_id) override {
+    team_month_record rec;
+    auto err = run([&](pqxx::connection& c) -> caf::error {
+      pqxx::nontransaction tx{c};
+      // Each sandbox's running time inside this month, in whole seconds.
+      auto row = tx.exec_params1(
+        "WITH m AS (SELECT date_trunc('month', now() AT TIME ZONE 'UTC') "
+        "AT TIME ZONE 'UTC' AS start), s AS ("
+        "SELECT vcpu, memory_mb, created_at >= m.start AS new, "
+        "GREATEST(0, extract(epoch FROM COALESCE(ended_at, now()) "
+        "- GREATEST(created_at, m.start)))::bigint AS secs "
+        "FROM sandboxes, m WHERE team_id::text = $1 "
+        "AND (ended_at IS NULL OR ended_at >= m.start)) "
+        "SELECT count(*) FILTER (WHERE new), COALESCE(sum(secs), 0), "
+        "COALESCE(sum(secs * vcpu), 0), COALESCE(sum(secs * memory_mb), 0) "
+        "FROM s",
         team_id);
-      if (rows.empty())
-        return make_error(ec::not_found, "team " + team_id + " not found");
-      rec.plan = rows[0][0].as<std::string>();
-      auto limits = nlohmann::json::parse(rows[0][1].as<std::string>(),
-                                          nullptr, false);
-      if (limits.is_object())
-        for (auto& [k, v] : limits.items())
-          if (v.is_number_integer())
-            rec.limits[k] = v.get<int64_t>();
+      rec.sandboxes = row[0].as<uint64_t>();
+      rec.sandbox_seconds = row[1].as<uint64_t>();
+      rec.vcpu_seconds = row[2].as<uint64_t>();
+      rec.memory_mb_seconds = row[3].as<uint64_t>();
       return caf::none;
     });
     if (err)
       return err;
     return rec;
+  }
+
+  caf::error record_audit(const audit_record& r) override {
+    return run([&](pqxx::connection& c) -> caf::error {
+      pqxx::work tx{c};
+      tx.exec_params(
+        "INSERT INTO audit_log (team_id, actor_kind, actor_id, action, "
+        "target, details, remote_addr) VALUES (NULLIF($1, '')::uuid, $2, $3, "
+        "$4, NULLIF($5, ''), $6::jsonb, NULLIF($7, '')::inet)",
+        r.team_id, r.actor_kind, r.actor_id, r.action, r.target, r.details,
+        r.remote_addr);
+      tx.commit();
+      return caf::none;
+    });
   }
 
   caf::expected<size_t> end_live_sandboxes(const std::string& node,
@@ -256,6 +332,33 @@ public:
   }
 
 private:
+  /// Selects teams as teams_of reads them.
+  inline static const std::string team_query
+    = "SELECT t.id, t.slug, t.name, t.plan, t.limits::text, t.balance_micros, "
+      "(extract(epoch FROM t.created_at) * 1000)::bigint FROM teams t "
+      "WHERE t.deleted_at IS NULL";
+
+  static std::vector<team_record> teams_of(const pqxx::result& rows) {
+    std::vector<team_record> result;
+    for (auto row : rows) {
+      team_record rec;
+      rec.id = row[0].as<std::string>();
+      rec.slug = row[1].as<std::string>();
+      rec.name = row[2].as<std::string>();
+      rec.plan = row[3].as<std::string>();
+      auto limits = nlohmann::json::parse(row[4].as<std::string>(), nullptr,
+                                          false);
+      if (limits.is_object())
+        for (auto& [k, v] : limits.items())
+          if (v.is_number_integer())
+            rec.limits[k] = v.get<int64_t>();
+      rec.balance_micros = row[5].as<int64_t>();
+      rec.created_at_ms = row[6].as<int64_t>();
+      result.push_back(std::move(rec));
+    }
+    return result;
+  }
+
   static std::string with_timeouts(std::string url,
                                    std::chrono::milliseconds timeout) {
     auto secs = std::max<long long>(1, (timeout.count() + 999) / 1000);

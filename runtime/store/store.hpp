@@ -34,11 +34,39 @@ struct sandbox_record {
   std::string end_reason;
 };
 
-/// A team's plan and its own overrides of the plan's limits
+/// A team: its plan and its own overrides of the plan's limits
 /// (max_sandboxes, max_vcpu, max_memory_mb, max_lifetime_s).
 struct team_record {
   std::string plan;
   std::map<std::string, int64_t> limits;
+  std::string id;
+  std::string slug;
+  std::string name;
+  int64_t balance_micros = 0;
+  /// Unix milliseconds.
+  int64_t created_at_ms = 0;
+};
+
+/// What a team used in the current calendar month (UTC).
+struct team_month_record {
+  uint64_t sandboxes = 0;
+  uint64_t sandbox_seconds = 0;
+  uint64_t vcpu_seconds = 0;
+  uint64_t memory_mb_seconds = 0;
+};
+
+/// One line of the audit log.
+struct audit_record {
+  std::string actor_kind;
+  std::string actor_id;
+  std::string action;
+  std::string target;
+  /// Empty when no team is concerned.
+  std::string team_id;
+  /// A JSON object.
+  std::string details = "{}";
+  /// An IP address, or empty.
+  std::string remote_addr;
 };
 
 /// An API key as the store knows it (never the key itself).
@@ -86,9 +114,26 @@ public:
   /// Every sandbox recorded as live (not ended), on any node.
   virtual caf::expected<std::vector<sandbox_record>> live_sandboxes() = 0;
 
-  /// The plan and limit overrides of a team; ec::not_found when unknown.
-  virtual caf::expected<team_record> find_team(const std::string& team_id)
+  /// A team by id or slug; ec::not_found when unknown.
+  virtual caf::expected<team_record> find_team(const std::string& team)
     = 0;
+
+  /// Every team, by slug.
+  virtual caf::expected<std::vector<team_record>> list_teams() = 0;
+
+  /// Changes a team's plan (unless empty) and limit overrides (a value of 0
+  /// removes one); answers the team after the change.
+  virtual caf::expected<team_record>
+  change_team(const std::string& team, const std::string& plan,
+              const std::map<std::string, int64_t>& overrides)
+    = 0;
+
+  /// What the team with this id used this calendar month (UTC).
+  virtual caf::expected<team_month_record>
+  team_month(const std::string& team_id) = 0;
+
+  /// Appends a line to the audit log.
+  virtual caf::error record_audit(const audit_record& rec) = 0;
 
   /// Ends every sandbox of `node` still recorded as live (after a crash,
   /// nothing of them survived); returns how many.

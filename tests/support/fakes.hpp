@@ -77,12 +77,33 @@ public:
     return team_record{"free", {}};
   }
 
+  caf::expected<std::vector<team_record>> list_teams() override {
+    return std::vector<team_record>{team_record{"free", {}}};
+  }
+
+  caf::expected<team_record>
+  change_team(const std::string&, const std::string&,
+              const std::map<std::string, int64_t>&) override {
+    return team_record{"free", {}};
+  }
+
+  caf::expected<team_month_record> team_month(const std::string&) override {
+    return team_month_record{};
+  }
+
+  caf::error record_audit(const audit_record& rec) override {
+    std::lock_guard<std::mutex> guard{mtx};
+    audit.push_back(rec);
+    return caf::none;
+  }
+
   caf::expected<size_t> end_live_sandboxes(const std::string&,
                                            const std::string&) override {
     return size_t{0};
   }
 
   std::map<std::string, sandbox_record> sandboxes;
+  std::vector<audit_record> audit;
   std::mutex mtx;
   bool down = false;
   int pings = 0;

@@ -9,6 +9,8 @@
 
 #include <csignal>
 #include <fcntl.h>
+#include <poll.h>
+#include <pty.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -51,6 +53,77 @@ subprocess::subprocess(std::vector<std::string> argv,
     std::perror("exec");
     _exit(127);
   }
+}
+
+terminal_process::terminal_process(std::vector<std::string> argv) {
+  std::vector<char*> args;
+  for (auto& a : argv)
+    args.push_back(a.data());
+  args.push_back(nullptr);
+  winsize ws{};
+  ws.ws_col = 120;
+  ws.ws_row = 40;
+  pid_ = ::forkpty(&fd_, nullptr, nullptr, &ws);
+  if (pid_ == 0) {
+    ::setenv("TERM", "xterm", 1);
+    ::execv(args[0], args.data());
+    std::perror("exec");
+    _exit(127);
+  }
+}
+
+terminal_process::~terminal_process() {
+  if (!status_ && pid_ > 0) {
+    ::kill(pid_, SIGKILL);
+    exit_code(std::chrono::seconds{5});
+  }
+  if (fd_ >= 0)
+    ::close(fd_);
+}
+
+void terminal_process::type(const std::string& keys) {
+  // One key at a time, as typed: line editors read them so.
+  for (auto c : keys) {
+    if (::write(fd_, &c, 1) != 1)
+      return;
+    std::this_thread::sleep_for(std::chrono::milliseconds{2});
+  }
+}
+
+void terminal_process::read_some(std::chrono::milliseconds timeout) {
+  pollfd p{fd_, POLLIN, 0};
+  if (::poll(&p, 1, static_cast<int>(timeout.count())) <= 0)
+    return;
+  char buf[4096];
+  auto n = ::read(fd_, buf, sizeof(buf));
+  if (n > 0)
+    out_.append(buf, static_cast<size_t>(n));
+}
+
+bool terminal_process::wait_for_text(const std::string& what,
+                                     std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (out_.find(what) == std::string::npos) {
+    if (std::chrono::steady_clock::now() > deadline)
+      return false;
+    read_some(std::chrono::milliseconds{50});
+  }
+  return true;
+}
+
+int terminal_process::exit_code(std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!status_) {
+    int st = 0;
+    if (::waitpid(pid_, &st, WNOHANG) == pid_) {
+      status_ = st;
+      break;
+    }
+    if (std::chrono::steady_clock::now() > deadline)
+      return -1;
+    read_some(std::chrono::milliseconds{20});
+  }
+  return WIFEXITED(*status_) ? WEXITSTATUS(*status_) : -1;
 }
 
 subprocess::~subprocess() {

@@ -46,6 +46,46 @@ private:
   std::string err_file_;
 };
 
+/// A child process on a pseudo-terminal, driven as a person at a keyboard
+/// would: keys in, the screen's bytes out.
+class terminal_process {
+public:
+  explicit terminal_process(std::vector<std::string> argv);
+
+  /// Kills the child if it still runs.
+  ~terminal_process();
+
+  /// Types `keys` (control characters included).
+  void type(const std::string& keys);
+
+  /// Reads until the output since the last `clear` contains `what`; false
+  /// after `timeout`.
+  bool wait_for_text(const std::string& what,
+                     std::chrono::milliseconds timeout
+                     = std::chrono::seconds{15});
+
+  /// Everything read since the last `clear`.
+  const std::string& output() const {
+    return out_;
+  }
+
+  /// Forgets what was read so far.
+  void clear() {
+    out_.clear();
+  }
+
+  /// The exit code once the child exited within `timeout`, else -1.
+  int exit_code(std::chrono::milliseconds timeout);
+
+private:
+  void read_some(std::chrono::milliseconds timeout);
+
+  pid_t pid_ = -1;
+  int fd_ = -1;
+  std::string out_;
+  std::optional<int> status_;
+};
+
 /// True if process `pid` exists (and is not a zombie).
 bool process_alive(pid_t pid);
 
