@@ -82,7 +82,7 @@ void local_cluster::start_control() {
 void local_cluster::start_node(const std::string& name,
                                const std::string& secret,
                                const std::string& slot,
-                               std::vector<std::string> extra) {
+                               std::optional<std::vector<std::string>> extra) {
   auto key = slot.empty() ? name : slot;
   std::vector<std::string> args{
     sandhive_binary(), "node", "--data-dir", dir() + "/" + key, "--join",
@@ -93,8 +93,8 @@ void local_cluster::start_node(const std::string& name,
     args.push_back("--metrics-listen");
     args.push_back("127.0.0.1:" + std::to_string(metrics_ports_[name]));
   }
-  args.insert(args.end(), opts_.extra.begin(), opts_.extra.end());
-  args.insert(args.end(), extra.begin(), extra.end());
+  auto& more = extra ? *extra : opts_.extra;
+  args.insert(args.end(), more.begin(), more.end());
   nodes[key] = std::make_unique<subprocess>(args);
 }
 

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -38,10 +39,11 @@ public:
   void start_control();
 
   /// Starts node `name` kept under `slot` (default: its name), with the
-  /// cluster's secret unless `secret_file` says otherwise.
+  /// cluster's secret unless `secret_file` says otherwise, and the cluster's
+  /// extra arguments unless `extra` replaces them.
   void start_node(const std::string& name, const std::string& secret_file = "",
                   const std::string& slot = "",
-                  std::vector<std::string> extra = {});
+                  std::optional<std::vector<std::string>> extra = std::nullopt);
 
   /// Whether the control's log says `what` at least `times` times.
   bool control_said(const std::string& what, size_t times = 1) const;
