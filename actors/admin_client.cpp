@@ -36,32 +36,31 @@ void fail_join(self_ptr self, const caf::error& err) {
 }
 
 /// Proves the cluster secret and the admin token to the door.
-void knock(self_ptr self) {
-  auto& st = self->state;
-  self->request(st.door, 5s, atom::hello_v)
-    .then(
-      [self](const std::string& nonce) {
-        auto& c = self->state.cfg;
-        join_request req{"admin", c.name, nonce,
-                         join_proof(c.secret, nonce, "admin", c.name),
-                         admin_proof(c.admin_token, nonce, c.name)};
-        self->request(self->state.door, 10s, atom::join_v, req)
-          .then(
-            [self](cluster_handles& h) {
-              auto& st = self->state;
-              st.admin = std::move(h.admin);
-              st.session = std::move(h.session);
-              if (!st.admin) {
-                fail_join(self, make_error(ec::unavailable,
-                                           "the control sent no admin actor"));
-                return;
-              }
-              self->monitor(st.admin);
-              joined(self, caf::none);
-            },
-            [self](caf::error& err) { fail_join(self, err); });
-      },
-      [self](caf::error& err) { fail_join(self, err); });
+void enter(self_ptr self) {
+  knock(
+    self, self->state.door,
+    [self](const std::string& nonce) {
+      auto& c = self->state.cfg;
+      return join_request{"admin", c.name, nonce,
+                          join_proof(c.secret, nonce, "admin", c.name),
+                          admin_proof(c.admin_token, nonce, c.name)};
+    },
+    [self](caf::expected<cluster_handles> h) {
+      if (!h) {
+        fail_join(self, h.error());
+        return;
+      }
+      auto& st = self->state;
+      st.admin = std::move(h->admin);
+      st.session = std::move(h->session);
+      if (!st.admin) {
+        fail_join(self, make_error(ec::unavailable,
+                                   "the control sent no admin actor"));
+        return;
+      }
+      self->monitor(st.admin);
+      joined(self, caf::none);
+    });
 }
 
 /// Runs `f` once joined (at once when already), or with why joining failed.
@@ -76,24 +75,18 @@ void with_control(self_ptr self, std::function<void(const caf::error&)> f) {
     return;
   st.joining = true;
   if (st.door) {
-    knock(self);
+    enter(self);
     return;
   }
-  self->request(st.cfg.middleman, 5s, caf::connect_atom::value, st.cfg.host,
-                st.cfg.port)
-    .then(
-      [self](const caf::node_id&, caf::strong_actor_ptr& ptr,
-             const std::set<std::string>&) {
-        if (!ptr) {
-          fail_join(self, make_error(ec::unavailable,
-                                     "nothing is published at that port"));
-          return;
-        }
-        self->state.door = caf::actor_cast<door_actor>(std::move(ptr));
-        self->monitor(self->state.door);
-        knock(self);
-      },
-      [self](caf::error& err) { fail_join(self, err); });
+  reach_door(self, st.cfg.middleman, st.cfg.host, st.cfg.port,
+             [self](caf::expected<door_actor> door) {
+               if (!door) {
+                 fail_join(self, door.error());
+                 return;
+               }
+               self->state.door = std::move(*door);
+               enter(self);
+             });
 }
 
 void lost(self_ptr self, const std::string& why) {

@@ -128,15 +128,21 @@ size_t edit_distance(const std::string& a, const std::string& b) {
   return row[b.size()];
 }
 
+/// "node drain" as {"node", "drain"}.
+std::vector<std::string> words_of(const std::string& name) {
+  std::istringstream in{name};
+  std::vector<std::string> parts;
+  for (std::string w; in >> w;)
+    parts.push_back(w);
+  return parts;
+}
+
 /// The spec whose name the words start with (two-word names first).
 const command_spec* find(const std::vector<std::string>& words,
                          size_t& used) {
   const command_spec* best = nullptr;
   for (auto& c : commands()) {
-    std::istringstream in{c.name};
-    std::vector<std::string> parts;
-    for (std::string w; in >> w;)
-      parts.push_back(w);
+    auto parts = words_of(c.name);
     if (parts.size() > words.size()
         || !std::equal(parts.begin(), parts.end(), words.begin()))
       continue;
@@ -463,10 +469,7 @@ std::vector<std::string> complete(const std::vector<std::string>& words,
   if (!spec) {
     // Completing the command itself: its first or second word.
     for (auto& c : commands()) {
-      std::istringstream in{c.name};
-      std::vector<std::string> parts;
-      for (std::string w; in >> w;)
-        parts.push_back(w);
+      auto parts = words_of(c.name);
       if (parts.size() > words.size()
           && std::equal(words.begin(), words.end(), parts.begin()))
         add(parts[words.size()]);

@@ -143,8 +143,7 @@ database(database_actor::stateful_pointer<database_state> self,
                        [&](store& db) { return db.team_month(team_id); });
       if (!rec)
         return std::move(rec.error());
-      return team_month{rec->sandboxes, rec->sandbox_seconds,
-                        rec->vcpu_seconds, rec->memory_mb_seconds};
+      return std::move(*rec);
     },
     [self](atom::audit, const audit_entry& x) -> caf::result<atom::ok_atom> {
       audit_record rec{x.actor_kind, x.actor_id, x.action,     x.target,

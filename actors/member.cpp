@@ -106,30 +106,27 @@ void register_node(self_ptr self) {
 
 /// Proves the secret to the door and takes the control's handles.
 void admit(self_ptr self) {
-  auto& st = self->state;
-  self->request(st.door, 5s, atom::hello_v)
-    .then(
-      [self](const std::string& nonce) {
-        auto& c = self->state.cfg;
-        join_request req{c.role, c.name, nonce,
-                         join_proof(c.secret, nonce, c.role, c.name)};
-        self->request(self->state.door, 5s, atom::join_v, req)
-          .then(
-            [self](cluster_handles& h) {
-              self->state.handles = std::move(h);
-              if (self->state.cfg.role == "node")
-                register_node(self);
-              else
-                joined(self);
-            },
-            [self](caf::error& err) {
-              if (err == ec::permission_denied)
-                refused(self, err);
-              else
-                retry(self, err);
-            });
-      },
-      [self](caf::error& err) { retry(self, err); });
+  knock(
+    self, self->state.door,
+    [self](const std::string& nonce) {
+      auto& c = self->state.cfg;
+      return join_request{c.role, c.name, nonce,
+                          join_proof(c.secret, nonce, c.role, c.name), ""};
+    },
+    [self](caf::expected<cluster_handles> h) {
+      if (!h) {
+        if (h.error() == ec::permission_denied)
+          refused(self, h.error());
+        else
+          retry(self, h.error());
+        return;
+      }
+      self->state.handles = std::move(*h);
+      if (self->state.cfg.role == "node")
+        register_node(self);
+      else
+        joined(self);
+    });
 }
 
 void lost_control(self_ptr self, const std::string& why) {
@@ -234,22 +231,15 @@ member(member_actor::stateful_pointer<member_state> self, member_config cfg) {
         admit(self);
         return;
       }
-      self->request(st.cfg.middleman, 5s, caf::connect_atom::value,
-                    st.cfg.host, st.cfg.port)
-        .then(
-          [self](const caf::node_id&, caf::strong_actor_ptr& ptr,
-                 const std::set<std::string>&) {
-            if (!ptr) {
-              retry(self, make_error(ec::unavailable,
-                                     "nothing is published at the cluster "
-                                     "port"));
-              return;
-            }
-            self->state.door = caf::actor_cast<door_actor>(std::move(ptr));
-            self->monitor(self->state.door);
-            admit(self);
-          },
-          [self](caf::error& err) { retry(self, err); });
+      reach_door(self, st.cfg.middleman, st.cfg.host, st.cfg.port,
+                 [self](caf::expected<door_actor> door) {
+                   if (!door) {
+                     retry(self, door.error());
+                     return;
+                   }
+                   self->state.door = std::move(*door);
+                   admit(self);
+                 });
     },
     [self](atom::heartbeat) {
       auto& st = self->state;

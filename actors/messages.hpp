@@ -1,6 +1,7 @@
 #pragma once
 
 #include "runtime/sandbox/driver.hpp"
+#include "runtime/store/store.hpp"
 
 #include <caf/meta/type_name.hpp>
 #include <caf/type_id.hpp>
@@ -279,16 +280,8 @@ typename Inspector::result_type inspect(Inspector& f, team_info& x) {
            x.overrides, x.limits, x.balance_micros, x.created_at_ms);
 }
 
-/// What a team used this calendar month (UTC), from the sandboxes table.
-struct team_month {
-  /// Sandboxes created this month.
-  uint64_t sandboxes = 0;
-  /// Seconds sandboxes of the team ran this month, and the same weighted by
-  /// their vCPUs and memory.
-  uint64_t sandbox_seconds = 0;
-  uint64_t vcpu_seconds = 0;
-  uint64_t memory_mb_seconds = 0;
-};
+/// What a team used this calendar month (UTC), as the store counts it.
+using team_month = team_month_record;
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, team_month& x) {

@@ -145,4 +145,11 @@ void settle(node& n, const request& r, bool started) {
   n.memory_used_mb -= std::min(n.memory_used_mb, r.memory_mb);
 }
 
+void release(node& n, const request& r) {
+  n.vcpu_used -= std::min(n.vcpu_used, r.vcpu);
+  n.memory_used_mb -= std::min(n.memory_used_mb, r.memory_mb);
+  if (n.sandboxes > 0)
+    --n.sandboxes;
+}
+
 } // namespace sbx::placement

@@ -89,4 +89,8 @@ void reserve(node& n, const request& r);
 /// failure its reservation is returned.
 void settle(node& n, const request& r, bool started);
 
+/// A sandbox of the node ended: its resources and its place are free again
+/// at once, not only from the node's next report.
+void release(node& n, const request& r);
+
 } // namespace sbx::placement

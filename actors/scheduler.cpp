@@ -483,9 +483,15 @@ scheduler(scheduler_actor::stateful_pointer<scheduler_state> self,
       return self->state.counters;
     },
     [self](atom::ended, const sandbox_info& info) {
-      auto i = self->state.users.find(info.team);
-      if (i != self->state.users.end())
+      auto& st = self->state;
+      auto i = st.users.find(info.team);
+      if (i != st.users.end())
         caf::anon_send(i->second, atom::release_v, info.id);
+      // Room on its node at once: between two heartbeats, creates and kills
+      // at a high rate would otherwise fill the node's table with the dead.
+      if (auto idx = find_node(self, info.node); idx && st.table[*idx].ready)
+        placement::release(st.table[*idx],
+                           {info.template_id, info.vcpu, info.memory_mb});
     },
     [self, lg](atom::tick) {
       auto& st = self->state;

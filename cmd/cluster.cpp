@@ -55,12 +55,9 @@ int run_control(const config& cfg) {
   auto data_dir = prepare_data_dir(cfg.data_dir, lock_fd, error);
   if (data_dir.empty())
     return fail(error);
-  auto secret = cluster_secret(cfg, data_dir, true);
-  if (!secret)
-    return fail(message_of(secret.error()));
-  auto token = admin_token(cfg, data_dir, true);
-  if (!token)
-    return fail(message_of(token.error()));
+  auto keys = control_keys_of(cfg, data_dir);
+  if (!keys)
+    return fail(message_of(keys.error()));
   metrics_endpoint metrics{cfg};
   if (auto err = metrics.listen(cfg))
     return fail(message_of(err));
@@ -69,7 +66,7 @@ int run_control(const config& cfg) {
     return fail(message_of(err));
   auto sys = make_actor_system(cfg, true);
   backends live;
-  control_roles control{*sys, cfg, live, *secret, *token, metrics.stats};
+  control_roles control{*sys, cfg, live, std::move(*keys), metrics.stats};
   supervisor_config scfg;
   scfg.on_start = [&live](const std::string& name, const caf::actor& a) {
     live.set(name, a);

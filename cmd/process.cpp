@@ -199,6 +199,17 @@ caf::expected<std::string> admin_token(const config& cfg,
                      "--admin-token-file pointing at a copy of it");
 }
 
+caf::expected<control_keys> control_keys_of(const config& cfg,
+                                            const std::string& data_dir) {
+  auto secret = cluster_secret(cfg, data_dir, true);
+  if (!secret)
+    return std::move(secret.error());
+  auto token = admin_token(cfg, data_dir, true);
+  if (!token)
+    return std::move(token.error());
+  return control_keys{std::move(*secret), std::move(*token)};
+}
+
 std::string cluster_address_file(const std::string& data_dir) {
   return data_dir + "/cluster-address";
 }
@@ -224,12 +235,12 @@ void stop_supervisor(caf::actor_system& sys, const supervisor_actor& sup) {
 // -- control_roles ------------------------------------------------------------
 
 control_roles::control_roles(caf::actor_system& sys, const config& cfg,
-                             backends& live, std::string secret,
-                             std::string admin_token, metrics& stats)
+                             backends& live, control_keys keys,
+                             metrics& stats)
   : sys_(sys), cfg_(cfg), live_(live), stats_(stats) {
   door_config dc;
-  dc.secret = std::move(secret);
-  dc.admin_token = std::move(admin_token);
+  dc.secret = std::move(keys.secret);
+  dc.admin_token = std::move(keys.admin_token);
   dc.handles = [&live] {
     return cluster_handles{live.scheduler(), live.directory(), live.database(),
                            live.admin(), ""};

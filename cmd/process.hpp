@@ -121,6 +121,17 @@ caf::expected<std::string> admin_token(const config& cfg,
                                        const std::string& data_dir,
                                        bool create);
 
+/// What a control proves and checks: the cluster secret and the admin
+/// token, made on first start.
+struct control_keys {
+  std::string secret;
+  std::string admin_token;
+};
+
+/// The control's keys (see cluster_secret and admin_token).
+caf::expected<control_keys> control_keys_of(const config& cfg,
+                                            const std::string& data_dir);
+
 /// Where a control or `up` tells local shells its cluster port.
 std::string cluster_address_file(const std::string& data_dir);
 
@@ -136,7 +147,7 @@ void stop_supervisor(caf::actor_system& sys, const supervisor_actor& sup);
 class control_roles {
 public:
   control_roles(caf::actor_system& sys, const config& cfg, backends& live,
-                std::string secret, std::string admin_token, metrics& stats);
+                control_keys keys, metrics& stats);
 
   /// Adds the directory, the scheduler and the admin actor to the
   /// supervisor's components.

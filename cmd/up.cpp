@@ -49,12 +49,10 @@ int run_up(const config& cfg) {
   // The cluster port is always open, on a free loopback port unless
   // cluster-listen says otherwise: operators' shells join through it, and
   // so can more nodes and gateways.
-  auto secret = cluster_secret(cfg, data_dir, true);
-  if (!secret)
-    return fail(message_of(secret.error()));
-  auto token = admin_token(cfg, data_dir, true);
-  if (!token)
-    return fail(message_of(token.error()));
+  auto keys = control_keys_of(cfg, data_dir);
+  if (!keys)
+    return fail(message_of(keys.error()));
+  auto secret = keys->secret;
   // -- actors and gateway -----------------------------------------------------
   // Declared after the server: the actor system goes first at exit, so no
   // actor can post to a destroyed I/O context.
@@ -63,7 +61,7 @@ int run_up(const config& cfg) {
   if (!first_node)
     return fail("cannot start the node: " + message_of(first_node.error()));
   backends live;
-  control_roles control{*sys, cfg, live, *secret, *token, gw.stats};
+  control_roles control{*sys, cfg, live, std::move(*keys), gw.stats};
   auto node_handle = std::make_shared<live_handle<node_actor>>();
   auto joined = std::make_shared<one_shot>();
   supervisor_config scfg;
@@ -85,7 +83,7 @@ int run_up(const config& cfg) {
     mc.role = "node";
     mc.name = ncfg.name;
     mc.door = control.door();
-    mc.secret = *secret;
+    mc.secret = secret;
     mc.node = [node_handle] { return node_handle->get(); };
     mc.on_join = [joined](const cluster_handles&) { joined->set(); };
     return caf::actor_cast<caf::actor>(sys.spawn(member, mc));

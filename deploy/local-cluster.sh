@@ -6,6 +6,7 @@
 #                                  [--port P] [--http-port H] [--pool-size S]
 #   deploy/local-cluster.sh stop   [--dir DIR]
 #   deploy/local-cluster.sh status [--dir DIR]
+#   deploy/local-cluster.sh node I [--dir DIR]   (re)start node I after it died
 #
 # Ports: the control's cluster port P (default 4000) and its /metrics P+1;
 # node i's /metrics P+10+i; gateway j's HTTP H+j-1 (default 3000, so the
@@ -19,6 +20,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 B=${SANDHIVE:-$here/../build/sandhive}
 cmd=${1:-}
 shift || true
+NODE_INDEX=
+if [[ $cmd == node ]]; then NODE_INDEX=${1:-}; shift || true; fi
 DIR=${SANDHIVE_CLUSTER_DIR:-/tmp/sandhive-cluster}
 NODES=2
 GATEWAYS=1
@@ -39,7 +42,12 @@ done
 
 die() { echo "local-cluster: $*" >&2; exit 1; }
 
-alive() { [[ -f $1 ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
+# A live process, not a zombie waiting for a parent to reap it.
+alive() {
+  [[ -f $1 ]] || return 1
+  local pid; pid=$(cat "$1")
+  kill -0 "$pid" 2>/dev/null && [[ $(awk '{ print $3 }' "/proc/$pid/stat" 2>/dev/null) != Z ]]
+}
 
 launch() { # NAME ARGS...: starts one process in the background
   local name=$1; shift
@@ -56,6 +64,12 @@ wait_for() { # SECONDS WHAT COMMAND...: polls until the command succeeds
   done
 }
 
+launch_node() { # I: node I, as start makes it
+  launch "node$1" node --data-dir "$DIR/node$1" --join "127.0.0.1:$PORT" --name "node$1" \
+    --cluster-secret-file "$DIR/control/cluster-secret" \
+    --metrics-listen "127.0.0.1:$(( PORT + 10 + $1 ))" --pool-size "$POOL"
+}
+
 joined() { (( $(grep -c ' joined (' "$DIR/logs/control.log" || true) >= NODES )); }
 
 start() {
@@ -70,11 +84,7 @@ start() {
     --metrics-listen "127.0.0.1:$(( PORT + 1 ))"
   wait_for 60 "the control starting" test -s "$secret" -a -s "$DIR/control/api-key" \
     -a -s "$DIR/control/cluster-address"
-  for (( i = 1; i <= NODES; i++ )); do
-    launch "node$i" node --data-dir "$DIR/node$i" --join "$cluster" --name "node$i" \
-      --cluster-secret-file "$secret" --metrics-listen "127.0.0.1:$(( PORT + 10 + i ))" \
-      --pool-size "$POOL"
-  done
+  for (( i = 1; i <= NODES; i++ )); do launch_node "$i"; done
   local urls=()
   for (( j = 1; j <= GATEWAYS; j++ )); do
     local port=$(( HTTP_PORT + j - 1 ))
@@ -87,6 +97,8 @@ start() {
     wait_for 60 "$u answering /ready" curl -fsS -m 2 "$u/ready"
   done
   cat >"$DIR/cluster.env" <<ENV
+PORT=$PORT
+POOL=$POOL
 CLUSTER=$cluster
 CONTROL_DIR=$DIR/control
 API_KEY_FILE=$DIR/control/api-key
@@ -141,9 +153,20 @@ status() {
   alive "$DIR/pids/control.pid" && "$B" admin --data-dir "$DIR/control" -c nodes
 }
 
+node() {
+  [[ $NODE_INDEX =~ ^[0-9]+$ ]] || die "usage: local-cluster.sh node I [--dir DIR]"
+  [[ -f $DIR/cluster.env ]] || die "no cluster in $DIR"
+  # shellcheck disable=SC1091
+  PORT=$(. "$DIR/cluster.env"; echo "$PORT"); POOL=$(. "$DIR/cluster.env"; echo "$POOL")
+  alive "$DIR/pids/node$NODE_INDEX.pid" && die "node$NODE_INDEX runs already"
+  launch_node "$NODE_INDEX"
+  echo "node$NODE_INDEX started"
+}
+
 case $cmd in
   start) start ;;
+  node) node ;;
   stop) stop ;;
   status) status ;;
-  *) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+  *) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
 esac

@@ -49,7 +49,10 @@ struct team_record {
 
 /// What a team used in the current calendar month (UTC).
 struct team_month_record {
+  /// Sandboxes created this month.
   uint64_t sandboxes = 0;
+  /// Seconds its sandboxes ran this month, and the same weighted by their
+  /// vCPUs and memory.
   uint64_t sandbox_seconds = 0;
   uint64_t vcpu_seconds = 0;
   uint64_t memory_mb_seconds = 0;

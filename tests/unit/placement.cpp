@@ -154,6 +154,28 @@ BOOST_AUTO_TEST_CASE(a_failed_start_returns_its_reservation) {
   BOOST_TEST(nodes[0].sandboxes == 0u);
 }
 
+BOOST_AUTO_TEST_CASE(an_ended_sandbox_makes_room_before_the_next_report) {
+  // A node with room for two: creates and kills at a high rate must not
+  // find it full of sandboxes that ended since its last heartbeat.
+  auto nodes = cluster(1);
+  nodes[0].vcpu_capacity = 2;
+  options o;
+  std::mt19937_64 rng{1};
+  for (int i = 0; i < 10; ++i) {
+    auto d = place(nodes, small(), o, rng);
+    BOOST_REQUIRE_MESSAGE(d.node, "create " << i << ": " << d.reason);
+    reserve(nodes[0], small());
+    settle(nodes[0], small(), true);
+    release(nodes[0], small());
+  }
+  BOOST_TEST(nodes[0].vcpu_used == 0u);
+  BOOST_TEST(nodes[0].sandboxes == 0u);
+  // Never below zero, whatever the order of reports and ends.
+  release(nodes[0], small());
+  BOOST_TEST(nodes[0].vcpu_used == 0u);
+  BOOST_TEST(nodes[0].sandboxes == 0u);
+}
+
 BOOST_AUTO_TEST_CASE(big_clusters_are_sampled_not_scanned) {
   auto nodes = cluster(10'000);
   std::mt19937_64 rng{6};
