@@ -146,10 +146,8 @@ database(database_actor::stateful_pointer<database_state> self,
       return std::move(*rec);
     },
     [self](atom::audit, const audit_entry& x) -> caf::result<atom::ok_atom> {
-      audit_record rec{x.actor_kind, x.actor_id, x.action,     x.target,
-                       x.team_id,    x.details,  x.remote_addr};
       if (auto err = timed(self,
-                           [&](store& db) { return db.record_audit(rec); })) {
+                           [&](store& db) { return db.record_audit(x); })) {
         log::get("database")->error("cannot write the audit log ({} {} by "
                                     "{}): {}",
                                     x.action, x.target, x.actor_id,

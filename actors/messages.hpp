@@ -305,22 +305,7 @@ typename Inspector::result_type inspect(Inspector& f, team_change& x) {
 }
 
 /// One line of the audit log: who changed what, when and from where.
-struct audit_entry {
-  /// user, api_key, operator or system.
-  std::string actor_kind;
-  /// The user, key or operator name.
-  std::string actor_id;
-  /// What happened, as noun.verb: "node.drain", "sandbox.kill", …
-  std::string action;
-  /// What it happened to (a node name, a sandbox id, a team).
-  std::string target;
-  /// The team concerned (its id), when there is one.
-  std::string team_id;
-  /// A JSON object with the details.
-  std::string details = "{}";
-  /// Where the request came from (an IP address), when known.
-  std::string remote_addr;
-};
+using audit_entry = audit_record;
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, audit_entry& x) {

@@ -58,17 +58,21 @@ struct team_month_record {
   uint64_t memory_mb_seconds = 0;
 };
 
-/// One line of the audit log.
+/// One line of the audit log: who changed what, when and from where.
 struct audit_record {
+  /// user, api_key, operator or system.
   std::string actor_kind;
+  /// The user, key or operator name.
   std::string actor_id;
+  /// What happened, as noun.verb: "node.drain", "sandbox.kill", …
   std::string action;
+  /// What it happened to (a node name, a sandbox id, a team).
   std::string target;
-  /// Empty when no team is concerned.
+  /// The team concerned (its id); empty when none is.
   std::string team_id;
-  /// A JSON object.
+  /// A JSON object with the details.
   std::string details = "{}";
-  /// An IP address, or empty.
+  /// Where the request came from (an IP address), or empty.
   std::string remote_addr;
 };
 
