@@ -35,6 +35,14 @@ auto timed(self_ptr self, F f) {
   return result;
 }
 
+/// An expected value as a handler's result.
+template <class T>
+caf::result<T> unwrap(caf::expected<T>&& x) {
+  if (!x)
+    return std::move(x.error());
+  return std::move(*x);
+}
+
 team_info to_team_info(team_record&& r) {
   team_info x;
   x.limits = limits_of(r.plan, r.limits);
@@ -155,6 +163,123 @@ database(database_actor::stateful_pointer<database_state> self,
         return err;
       }
       return atom::ok_v;
+    },
+    [self](atom::list, atom::audit,
+           const audit_query& q) -> caf::result<std::vector<audit_row>> {
+      return unwrap(timed(self, [&](store& db) { return db.read_audit(q); }));
+    },
+    // -- accounts --------------------------------------------------------------
+    [self](atom::create, atom::user, const std::string& email,
+           const std::string& hash) -> caf::result<user_record, team_info> {
+      auto r = timed(self,
+                     [&](store& db) { return db.register_user(email, hash); });
+      if (!r)
+        return std::move(r.error());
+      return {std::move(r->first), to_team_info(std::move(r->second))};
+    },
+    [self](atom::get_atom, atom::email,
+           const std::string& email) -> caf::result<user_record> {
+      return unwrap(
+        timed(self, [&](store& db) { return db.find_user_by_email(email); }));
+    },
+    [self](atom::get_atom, atom::user, const std::string& id)
+      -> caf::result<user_record, std::vector<membership_record>> {
+      auto u = timed(self, [&](store& db) { return db.find_user(id); });
+      if (!u)
+        return std::move(u.error());
+      auto ms = timed(self, [&](store& db) { return db.memberships(id); });
+      if (!ms)
+        return std::move(ms.error());
+      u->password_hash.clear(); // nobody asking for a profile needs it
+      return {std::move(*u), std::move(*ms)};
+    },
+    [self](atom::create, atom::session, const std::string& user_id,
+           const std::string& refresh_hash, int64_t expires_at_ms,
+           const std::string& remote) -> caf::result<std::string> {
+      return unwrap(timed(self, [&](store& db) {
+        return db.create_session(user_id, refresh_hash, expires_at_ms, remote);
+      }));
+    },
+    [self](atom::get_atom, atom::session,
+           const std::string& id) -> caf::result<session_record> {
+      return unwrap(timed(self, [&](store& db) { return db.find_session(id); }));
+    },
+    [self](atom::rotate, const std::string& old_hash,
+           const std::string& new_hash,
+           int64_t expires_at_ms) -> caf::result<session_record> {
+      return unwrap(timed(self, [&](store& db) {
+        return db.rotate_session(old_hash, new_hash, expires_at_ms);
+      }));
+    },
+    [self](atom::revoke, atom::session,
+           const std::string& id) -> caf::result<atom::ok_atom> {
+      if (auto err = timed(self,
+                           [&](store& db) { return db.revoke_session(id); }))
+        return err;
+      return atom::ok_v;
+    },
+    // -- teams -----------------------------------------------------------------
+    [self](atom::create, atom::team, const std::string& user_id,
+           const std::string& slug,
+           const std::string& name) -> caf::result<team_info> {
+      auto t = timed(self, [&](store& db) {
+        return db.create_team(user_id, slug, name);
+      });
+      if (!t)
+        return std::move(t.error());
+      return to_team_info(std::move(*t));
+    },
+    [self](atom::get_atom, atom::role, const std::string& team,
+           const std::string& user_id) -> caf::result<team_info, std::string> {
+      auto r = timed(self, [&](store& db) { return db.role_in(team, user_id); });
+      if (!r)
+        return std::move(r.error());
+      return {to_team_info(std::move(r->first)), std::move(r->second)};
+    },
+    [self](atom::list, atom::members, const std::string& team_id)
+      -> caf::result<std::vector<member_record>> {
+      return unwrap(
+        timed(self, [&](store& db) { return db.team_members(team_id); }));
+    },
+    [self](atom::put, atom::member, const std::string& team_id,
+           const std::string& email, const std::string& role,
+           const std::string& by) -> caf::result<member_record> {
+      return unwrap(timed(self, [&](store& db) {
+        return db.add_member(team_id, email, role, by);
+      }));
+    },
+    [self](atom::put, atom::role, const std::string& team_id,
+           const std::string& user_id,
+           const std::string& role) -> caf::result<member_record> {
+      return unwrap(timed(self, [&](store& db) {
+        return db.set_role(team_id, user_id, role);
+      }));
+    },
+    [self](atom::revoke, atom::member, const std::string& team_id,
+           const std::string& member) -> caf::result<atom::ok_atom> {
+      if (auto err = timed(self, [&](store& db) {
+            return db.remove_member(team_id, member);
+          }))
+        return err;
+      return atom::ok_v;
+    },
+    // -- API keys --------------------------------------------------------------
+    [self](atom::put, const new_api_key& k) -> caf::result<api_key_row> {
+      auth::api_key key{"", k.hash, k.prefix};
+      return unwrap(timed(self, [&](store& db) {
+        return db.create_api_key(k.team_id, k.created_by, k.name, key,
+                                 k.scopes, k.expires_at_ms);
+      }));
+    },
+    [self](atom::list, atom::api_key, const std::string& team_id)
+      -> caf::result<std::vector<api_key_row>> {
+      return unwrap(timed(self, [&](store& db) { return db.api_keys(team_id); }));
+    },
+    [self](atom::revoke, atom::api_key, const std::string& team_id,
+           const std::string& key_id) -> caf::result<api_key_row> {
+      return unwrap(timed(self, [&](store& db) {
+        return db.revoke_api_key(team_id, key_id);
+      }));
     },
   };
 }

@@ -38,7 +38,59 @@ using database_actor = caf::typed_actor<
   /// What a team (by id) used this calendar month.
   caf::replies_to<atom::get_atom, atom::month, std::string>::with<team_month>,
   /// Writes a line of the audit log.
-  caf::replies_to<atom::audit, audit_entry>::with<atom::ok_atom>>;
+  caf::replies_to<atom::audit, audit_entry>::with<atom::ok_atom>,
+  /// Lines of the audit log, newest first.
+  caf::replies_to<atom::list, atom::audit, audit_query>::with<
+    std::vector<audit_row>>,
+  /// Registers a user (email, password hash) with a team of their own.
+  caf::replies_to<atom::create, atom::user, std::string, std::string>::with<
+    user_record, team_info>,
+  /// A user by email, password hash included (for login).
+  caf::replies_to<atom::get_atom, atom::email, std::string>::with<
+    user_record>,
+  /// A user by id with their teams.
+  caf::replies_to<atom::get_atom, atom::user, std::string>::with<
+    user_record, std::vector<membership_record>>,
+  /// Starts a session (user id, refresh token hash, expiry, address);
+  /// answers its id.
+  caf::replies_to<atom::create, atom::session, std::string, std::string,
+                  int64_t, std::string>::with<std::string>,
+  /// A session by id.
+  caf::replies_to<atom::get_atom, atom::session, std::string>::with<
+    session_record>,
+  /// Replaces a refresh token (old hash, new hash, new expiry).
+  caf::replies_to<atom::rotate, std::string, std::string, int64_t>::with<
+    session_record>,
+  /// Ends a session.
+  caf::replies_to<atom::revoke, atom::session, std::string>::with<
+    atom::ok_atom>,
+  /// Creates a team (owner's user id, slug, name).
+  caf::replies_to<atom::create, atom::team, std::string, std::string,
+                  std::string>::with<team_info>,
+  /// A team (id or slug) with the role of a user in it.
+  caf::replies_to<atom::get_atom, atom::role, std::string, std::string>::with<
+    team_info, std::string>,
+  /// A team's members and invitations.
+  caf::replies_to<atom::list, atom::members, std::string>::with<
+    std::vector<member_record>>,
+  /// Adds a member by email, or invites the address (team, email, role,
+  /// invited by).
+  caf::replies_to<atom::put, atom::member, std::string, std::string,
+                  std::string, std::string>::with<member_record>,
+  /// Changes a member's role (team, user id, role).
+  caf::replies_to<atom::put, atom::role, std::string, std::string,
+                  std::string>::with<member_record>,
+  /// Removes a member (user id) or an invitation (email) from a team.
+  caf::replies_to<atom::revoke, atom::member, std::string, std::string>::with<
+    atom::ok_atom>,
+  /// Stores a new API key.
+  caf::replies_to<atom::put, new_api_key>::with<api_key_row>,
+  /// A team's API keys.
+  caf::replies_to<atom::list, atom::api_key, std::string>::with<
+    std::vector<api_key_row>>,
+  /// Revokes a team's API key (team id, key id).
+  caf::replies_to<atom::revoke, atom::api_key, std::string, std::string>::with<
+    api_key_row>>;
 
 /// Owns the Redis client; detached, because hiredis blocks.
 using cache_actor = caf::typed_actor<

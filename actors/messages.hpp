@@ -313,6 +313,70 @@ typename Inspector::result_type inspect(Inspector& f, audit_entry& x) {
            x.action, x.target, x.team_id, x.details, x.remote_addr);
 }
 
+// -- accounts: the store's records, as they cross to the gateways -------------
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, user_record& x) {
+  return f(caf::meta::type_name("sbx.user_record"), x.id, x.email,
+           x.password_hash, x.created_at_ms, x.disabled);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, membership_record& x) {
+  return f(caf::meta::type_name("sbx.membership_record"), x.team_id,
+           x.team_slug, x.team_name, x.role);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, member_record& x) {
+  return f(caf::meta::type_name("sbx.member_record"), x.user_id, x.email,
+           x.role, x.invited, x.since_ms);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, session_record& x) {
+  return f(caf::meta::type_name("sbx.session_record"), x.id, x.user_id,
+           x.expires_at_ms, x.revoked);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, api_key_row& x) {
+  return f(caf::meta::type_name("sbx.api_key_row"), x.id, x.name, x.prefix,
+           x.scopes, x.created_by, x.created_by_id, x.created_at_ms,
+           x.last_used_at_ms, x.expires_at_ms, x.revoked_at_ms);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, audit_row& x) {
+  return f(caf::meta::type_name("sbx.audit_row"), x.id, x.at_ms, x.entry);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, audit_query& x) {
+  return f(caf::meta::type_name("sbx.audit_query"), x.team_id, x.from_ms,
+           x.to_ms, x.action, x.limit, x.before_id);
+}
+
+/// A new API key to store: made (and shown once) by the gateway, stored as
+/// its hash.
+struct new_api_key {
+  std::string team_id;
+  /// The user who made it.
+  std::string created_by;
+  std::string name;
+  std::string hash;
+  std::string prefix;
+  std::vector<std::string> scopes;
+  /// Unix ms; 0 for never.
+  int64_t expires_at_ms = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, new_api_key& x) {
+  return f(caf::meta::type_name("sbx.new_api_key"), x.team_id, x.created_by,
+           x.name, x.hash, x.prefix, x.scopes, x.expires_at_ms);
+}
+
 /// The scheduler's counters since it started.
 struct scheduler_stats {
   uint64_t creates = 0;
@@ -410,5 +474,17 @@ CAF_BEGIN_TYPE_ID_BLOCK(sbx_types, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(sbx_types, (sbx::audit_entry))
   CAF_ADD_TYPE_ID(sbx_types, (sbx::scheduler_stats))
   CAF_ADD_TYPE_ID(sbx_types, (sbx::admin_command))
+  CAF_ADD_TYPE_ID(sbx_types, (sbx::user_record))
+  CAF_ADD_TYPE_ID(sbx_types, (sbx::membership_record))
+  CAF_ADD_TYPE_ID(sbx_types, (std::vector<sbx::membership_record>))
+  CAF_ADD_TYPE_ID(sbx_types, (sbx::member_record))
+  CAF_ADD_TYPE_ID(sbx_types, (std::vector<sbx::member_record>))
+  CAF_ADD_TYPE_ID(sbx_types, (sbx::session_record))
+  CAF_ADD_TYPE_ID(sbx_types, (sbx::api_key_row))
+  CAF_ADD_TYPE_ID(sbx_types, (std::vector<sbx::api_key_row>))
+  CAF_ADD_TYPE_ID(sbx_types, (sbx::audit_row))
+  CAF_ADD_TYPE_ID(sbx_types, (std::vector<sbx::audit_row>))
+  CAF_ADD_TYPE_ID(sbx_types, (sbx::audit_query))
+  CAF_ADD_TYPE_ID(sbx_types, (sbx::new_api_key))
 
 CAF_END_TYPE_ID_BLOCK(sbx_types)

@@ -202,7 +202,7 @@ int run_gateway(const config& cfg) {
     return caf::actor_cast<caf::actor>(sys.spawn(member, mc));
   }, "control");
   auto sup = sys->spawn(supervisor, scfg);
-  gw.start(*sys, cfg, live, sup);
+  gw.start(*sys, cfg, live, sup, *secret);
   lg->info("sandhive gateway is up: http://{}:{}, joining {}:{}",
            cfg.listen_host, gw.port(), cfg.join_host, cfg.join_port);
   lg->info("received {}; shutting down", wait_for_stop(stop_signals));

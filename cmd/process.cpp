@@ -467,16 +467,21 @@ caf::error http_gateway::listen(const config& cfg) {
 }
 
 void http_gateway::start(caf::actor_system& sys, const config& cfg,
-                         backends& live, supervisor_actor sup) {
+                         backends& live, supervisor_actor sup,
+                         const std::string& cluster_secret) {
   std::unique_lock<std::mutex> guard{mtx_};
   bridge_ = std::make_unique<bridge>(sys, cfg.request_timeout,
                                      cfg.http_max_in_flight);
   // A verified key is remembered this long: also how long a revoked key
   // keeps working at most.
   auth_ = std::make_unique<api_auth>(*bridge_, live, std::chrono::seconds{5});
+  // A logout reaches the other gateways within this.
+  users_ = std::make_unique<user_auth>(*bridge_, live,
+                                       session_key(cluster_secret),
+                                       std::chrono::seconds{5});
   sandboxes_ = std::make_unique<sandbox_routes>(sys, *bridge_, live);
   api_ = std::make_unique<routes::api_context>(
-    routes::api_context{sys, *bridge_, live, *auth_, *sandboxes_});
+    routes::api_context{sys, *bridge_, live, *auth_, *users_, *sandboxes_});
   guard.unlock();
   follow(live.directory());
   routes::add_health(routes_, *bridge_, sup, routes::sandbox_health(*api_));
@@ -485,6 +490,8 @@ void http_gateway::start(caf::actor_system& sys, const config& cfg,
   routes::add_envd_api(routes_, *api_);
   routes::add_files(routes_, *api_);
   routes::add_websockets(routes_, *api_);
+  routes::add_accounts(routes_, *api_);
+  routes::add_keys(routes_, *api_);
   server_.start();
 }
 

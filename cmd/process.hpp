@@ -25,6 +25,7 @@
 namespace sbx {
 
 class api_auth;
+class user_auth;
 class bridge;
 class cache_client;
 class sandbox_routes;
@@ -237,9 +238,10 @@ public:
 
   caf::error listen(const config& cfg);
 
-  /// Adds every route, talking to `live`, and starts serving.
+  /// Adds every route, talking to `live`, and starts serving. Console
+  /// sessions are signed with a key derived from `cluster_secret`.
   void start(caf::actor_system& sys, const config& cfg, backends& live,
-             supervisor_actor sup);
+             supervisor_actor sup, const std::string& cluster_secret);
 
   /// Follows the directory's news of ended sandboxes (call on every new
   /// directory handle).
@@ -262,6 +264,7 @@ private:
   server server_;
   std::unique_ptr<bridge> bridge_;
   std::unique_ptr<api_auth> auth_;
+  std::unique_ptr<user_auth> users_;
   std::unique_ptr<sandbox_routes> sandboxes_;
   std::unique_ptr<routes::api_context> api_;
   /// `follow` may come from an actor's thread while `start` runs.

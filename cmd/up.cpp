@@ -94,7 +94,7 @@ int run_up(const config& cfg) {
     lg->warn("the node has not joined the scheduler after 10 s");
   if (auto err = control.publish(cfg, data_dir))
     return fail(message_of(err));
-  gw.start(*sys, cfg, live, sup);
+  gw.start(*sys, cfg, live, sup, secret);
   lg->info("sandhive is up: http://{}:{} (E2B_API_URL and E2B_SANDBOX_URL)",
            cfg.listen_host, gw.port());
   // -- run until SIGINT or SIGTERM ----------------------------------------

@@ -4,6 +4,8 @@
 #include "gateway/backends.hpp"
 #include "gateway/bridge.hpp"
 #include "runtime/auth/api_key.hpp"
+#include "runtime/auth/jwt.hpp"
+#include "runtime/auth/roles.hpp"
 
 namespace sbx {
 
@@ -19,7 +21,23 @@ constexpr auto stale_grace = std::chrono::minutes{5};
 /// Entries kept before expired ones are swept.
 constexpr size_t max_entries = 10'000;
 
+/// The scope a request with an API key needs: reading sandboxes, changing
+/// them, or reading templates.
+std::string needed_scope(const http::request& req) {
+  if (req.path.rfind("/templates", 0) == 0
+      || req.path.rfind("/v2/templates", 0) == 0)
+    return "templates:read";
+  // A terminal is a shell: writing. Everything else that only reads is GET.
+  return req.method == "GET" && req.path.find("/terminal") == std::string::npos
+           ? "sandboxes:read"
+           : "sandboxes:write";
+}
+
 } // namespace
+
+std::string session_key(const std::string& cluster_secret) {
+  return auth::hmac_sha256_hex(cluster_secret, "sandhive console sessions v1");
+}
 
 api_auth::api_auth(bridge& b, const backends& be,
                    std::chrono::milliseconds ttl)
@@ -54,7 +72,17 @@ void api_auth::remember(const std::string& hash, entry e) {
 }
 
 void api_auth::check(const http::request& req, const http::responder& respond,
-                     std::function<void(const api_key_info&)> ok) {
+                     std::function<void(const api_key_info&)> allowed) {
+  // A key may carry only some scopes: 403 when it lacks this request's.
+  auto ok = [scope = needed_scope(req), respond,
+             allowed = std::move(allowed)](const api_key_info& info) {
+    if (!auth::has_scope(info.scopes, scope)) {
+      respond(http::response::error(403, "this API key lacks the scope "
+                                           + scope));
+      return;
+    }
+    allowed(info);
+  };
   auto key = req.header("X-API-KEY");
   if (key.empty()) {
     respond(http::response::error(
@@ -90,6 +118,78 @@ void api_auth::check(const http::request& req, const http::responder& respond,
         503, "cannot verify the API key now: " + message_of(err)));
     },
     atom::key_v, hash);
+}
+
+// -- user_auth ----------------------------------------------------------------
+
+user_auth::user_auth(bridge& b, const backends& be, std::string key,
+                     std::chrono::milliseconds ttl)
+  : bridge_(b), backends_(be), key_(std::move(key)), ttl_(ttl) {
+  // nop
+}
+
+void user_auth::forget(const std::string& session_id) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  sessions_[session_id] = {false, clock::now() + std::chrono::hours{1}};
+}
+
+void user_auth::check(const http::request& req, const http::responder& respond,
+                      std::function<void(const user_context&)> ok) {
+  auto header = req.header("Authorization");
+  constexpr std::string_view bearer = "Bearer ";
+  if (header.size() <= bearer.size()
+      || header.compare(0, bearer.size(), bearer) != 0) {
+    respond(http::response::error(
+      401, "missing access token: log in (POST /v1/auth/login) and send "
+           "'Authorization: Bearer <accessToken>'"));
+    return;
+  }
+  auto now_s = std::chrono::duration_cast<std::chrono::seconds>(
+                 std::chrono::system_clock::now().time_since_epoch())
+                 .count();
+  auto claims = auth::verify_jwt(header.substr(bearer.size()), key_, now_s);
+  if (!claims) {
+    respond(http::response::error(401, message_of(claims.error())));
+    return;
+  }
+  user_context who{claims->sub, claims->sid};
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (sessions_.size() > 10'000)
+      sessions_.clear();
+    auto i = sessions_.find(who.session_id);
+    if (i != sessions_.end() && clock::now() < i->second.expires) {
+      if (i->second.live)
+        ok(who);
+      else
+        respond(http::response::error(401, "the session has ended; log in "
+                                           "again"));
+      return;
+    }
+  }
+  bridge_.request(
+    backends_.database(),
+    [this, who, respond, ok, now_s](const session_record& s) {
+      auto live = !s.revoked && s.user_id == who.user_id
+                  && s.expires_at_ms / 1000 > now_s;
+      {
+        std::lock_guard<std::mutex> guard{mtx_};
+        sessions_[who.session_id] = {live, clock::now() + ttl_};
+      }
+      if (live)
+        ok(who);
+      else
+        respond(http::response::error(401, "the session has ended; log in "
+                                           "again"));
+    },
+    [respond](const caf::error& err) {
+      if (err == ec::not_found)
+        respond(http::response::error(401, "unknown session; log in again"));
+      else
+        respond(http::response::error(503, "cannot check the session now: "
+                                             + message_of(err)));
+    },
+    atom::get_v, atom::session_v, who.session_id);
 }
 
 } // namespace sbx

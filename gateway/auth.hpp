@@ -47,4 +47,54 @@ private:
   std::unordered_map<std::string, entry> keys_;
 };
 
+/// Who a console request comes from, once its token checked out.
+struct user_context {
+  std::string user_id;
+  std::string session_id;
+};
+
+/// Authenticates sandhive's own /v1 routes by `Authorization: Bearer` with a
+/// console session's access token (a JWT, runtime/auth/jwt.hpp). The token
+/// itself proves who and until when; that its session has not been ended
+/// (logout) is asked of PostgreSQL and remembered for `ttl`, so a logout
+/// takes effect on every gateway within `ttl`, and at once on this one.
+class user_auth {
+public:
+  using clock = std::chrono::steady_clock;
+
+  /// `key` signs the tokens: every gateway derives the same one from the
+  /// cluster secret.
+  user_auth(bridge& b, const backends& be, std::string key,
+            std::chrono::milliseconds ttl);
+
+  /// Runs `ok` with the caller, or answers 401 (or 503) itself.
+  void check(const http::request& req, const http::responder& respond,
+             std::function<void(const user_context&)> ok);
+
+  /// The key access tokens are signed with.
+  const std::string& key() const {
+    return key_;
+  }
+
+  /// Ends a session here at once (the database has it revoked already).
+  void forget(const std::string& session_id);
+
+private:
+  struct entry {
+    bool live = false;
+    clock::time_point expires;
+  };
+
+  bridge& bridge_;
+  const backends& backends_;
+  std::string key_;
+  std::chrono::milliseconds ttl_;
+  std::mutex mtx_;
+  std::unordered_map<std::string, entry> sessions_;
+};
+
+/// The key console tokens are signed with, derived from the cluster secret
+/// so that every gateway has it without another secret to distribute.
+std::string session_key(const std::string& cluster_secret);
+
 } // namespace sbx

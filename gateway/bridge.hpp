@@ -49,6 +49,25 @@ public:
     });
   }
 
+  /// Runs `work` on a thread of its own (it blocks: a password hash), then
+  /// `done` with what it returned, on that thread. Counts against the
+  /// requests in flight; `busy` runs instead when there are too many.
+  template <class Work, class Done, class Busy>
+  void blocking(Work work, Done done, Busy busy) {
+    if (in_flight_->fetch_add(1) >= max_in_flight_) {
+      in_flight_->fetch_sub(1);
+      busy(make_error(ec::unavailable,
+                      "the gateway has too many requests in flight"));
+      return;
+    }
+    auto n = in_flight_;
+    sys_.spawn<caf::detached>([=](caf::event_based_actor* self) {
+      done(work());
+      n->fetch_sub(1);
+      self->quit();
+    });
+  }
+
   /// Requests in flight right now.
   unsigned in_flight() const {
     return in_flight_->load();

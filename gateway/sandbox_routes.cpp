@@ -7,14 +7,39 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/send.hpp>
 
+#include <chrono>
+#include <deque>
 #include <mutex>
 #include <unordered_map>
 
 namespace sbx {
 
 struct sandbox_routes::shared {
+  using clock = std::chrono::steady_clock;
+
   std::mutex mtx;
   std::unordered_map<std::string, sandbox_route> routes;
+  /// Sandboxes seen to end, for a minute: a lookup that misses the cache
+  /// must not bring one back from a directory that has not heard yet.
+  std::unordered_map<std::string, clock::time_point> ended;
+  std::deque<std::pair<clock::time_point, std::string>> ended_order;
+
+  /// Records an end (lock held).
+  void bury(const std::string& id) {
+    auto now = clock::now();
+    while (!ended_order.empty()
+           && now - ended_order.front().first > std::chrono::minutes{1}) {
+      ended.erase(ended_order.front().second);
+      ended_order.pop_front();
+    }
+    if (ended.emplace(id, now).second)
+      ended_order.emplace_back(now, id);
+  }
+
+  bool buried(const std::string& id) {
+    std::lock_guard<std::mutex> guard{mtx};
+    return ended.count(id) > 0;
+  }
   /// Monitors every cached sandbox actor and forgets it when it goes down.
   caf::actor janitor;
 
@@ -27,10 +52,11 @@ struct sandbox_routes::shared {
     if (info.state == "killed") {
       if (i != routes.end())
         routes.erase(i);
+      bury(info.id);
       return false;
     }
     if (i == routes.end()) {
-      if (!handle)
+      if (!handle || ended.count(info.id))
         return false;
       routes.emplace(info.id,
                      sandbox_route{info.id, handle, info.team,
@@ -71,8 +97,10 @@ sandbox_routes::sandbox_routes(caf::actor_system& sys, bridge& b,
       if (auto sh = weak.lock()) {
         std::lock_guard<std::mutex> guard{sh->mtx};
         auto r = sh->routes.find(i->second);
-        if (r != sh->routes.end() && r->second.handle.address() == msg.source)
+        if (r != sh->routes.end() && r->second.handle.address() == msg.source) {
           sh->routes.erase(r);
+          sh->bury(i->second);
+        }
       }
       watched->erase(i);
     });
@@ -94,6 +122,7 @@ sandbox_routes::sandbox_routes(caf::actor_system& sys, bridge& b,
         if (auto sh = weak.lock()) {
           std::lock_guard<std::mutex> guard{sh->mtx};
           sh->routes.erase(id);
+          sh->bury(id);
         }
       },
       [self](atom::subscribe, const caf::actor& directory) {
@@ -128,6 +157,7 @@ void sandbox_routes::follow(const directory_actor& dir) {
 void sandbox_routes::forget(const std::string& id) {
   std::lock_guard<std::mutex> guard{shared_->mtx};
   shared_->routes.erase(id);
+  shared_->bury(id);
 }
 
 void sandbox_routes::find(const std::string& id, callback fn) {
@@ -138,6 +168,10 @@ void sandbox_routes::find(const std::string& id, callback fn) {
   auto not_found = [id] {
     return make_error(ec::not_found, "sandbox " + id + " not found");
   };
+  if (shared_->buried(id)) {
+    fn(not_found());
+    return;
+  }
   bridge_.request(
     backends_.directory(),
     [this, fn, not_found](const sandbox_actor& sb, const sandbox_info& info) {

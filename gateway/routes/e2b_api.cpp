@@ -5,6 +5,7 @@
 #include "gateway/auth.hpp"
 #include "gateway/backends.hpp"
 #include "gateway/bridge.hpp"
+#include "gateway/routes/json_body.hpp"
 #include "gateway/routes/routes.hpp"
 #include "gateway/sandbox_routes.hpp"
 #include "runtime/auth/api_key.hpp"
@@ -48,66 +49,6 @@ std::string rfc3339(int64_t ms) {
 }
 
 namespace {
-
-std::string dump(const json& j) {
-  return j.dump(-1, ' ', false, json::error_handler_t::replace);
-}
-
-http::response json_reply(unsigned status, const json& j) {
-  return http::response::json(status, dump(j));
-}
-
-/// The body as a JSON object; an empty body is {}. Answers 400 itself.
-std::optional<json> object_body(const http::request& req,
-                                const http::responder& respond) {
-  if (req.body.find_first_not_of(" \t\r\n") == std::string::npos)
-    return json::object();
-  auto j = json::parse(req.body, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) {
-    respond(http::response::error(
-      400, j.is_discarded() ? "malformed JSON body: not valid JSON"
-                            : "malformed JSON body: expected an object"));
-    return std::nullopt;
-  }
-  return j;
-}
-
-/// Reads the optional field `name` of type T into `out`; on a wrong type
-/// answers 400 naming the field and returns false.
-template <class T>
-bool field(const json& body, const char* name, T& out,
-           const http::responder& respond) {
-  auto i = body.find(name);
-  if (i == body.end() || i->is_null())
-    return true;
-  auto fail = [&](const char* what) {
-    respond(http::response::error(400, std::string{"field '"} + name
-                                         + "' must be " + what));
-    return false;
-  };
-  if constexpr (std::is_same_v<T, bool>) {
-    if (!i->is_boolean())
-      return fail("a boolean");
-    out = i->get<bool>();
-  } else if constexpr (std::is_same_v<T, int64_t>) {
-    if (!i->is_number_integer())
-      return fail("an integer");
-    out = i->get<int64_t>();
-  } else if constexpr (std::is_same_v<T, std::string>) {
-    if (!i->is_string())
-      return fail("a string");
-    out = i->get<std::string>();
-  } else {
-    if (!i->is_object())
-      return fail("an object of strings");
-    for (auto& [k, v] : i->items()) {
-      if (!v.is_string())
-        return fail("an object of strings");
-      out[k] = v.template get<std::string>();
-    }
-  }
-  return true;
-}
 
 /// The body's `timeout` in seconds, which must lie in 1..max_timeout_s;
 /// `dflt` when absent (required when `dflt` is empty). Answers 400 itself.
@@ -270,13 +211,19 @@ void create(api_context& ctx, http::request& req, http::responder respond,
   // v2 is always secured; v1 only when asked (every SDK asks).
   if (secure || v2)
     sr.access_token = auth::random_hex(24);
-  ctx.auth.check(req, respond, [&ctx, sr, respond](const api_key_info& key) {
+  ctx.auth.check(req, respond, [&ctx, sr, req, respond](const api_key_info& key) {
     auto r = sr;
     r.team = key.team_id;
     ctx.bridge.request(
       ctx.backends.scheduler(),
-      [&ctx, respond](const sandbox_actor& sb, const sandbox_info& info) {
+      [&ctx, req, key, respond](const sandbox_actor& sb,
+                                const sandbox_info& info) {
         ctx.sandboxes.put(sb, info);
+        audit(ctx, req, {"api_key", key.key_id, "sandbox.create", info.id,
+                         info.team,
+                         json{{"template", info.template_id},
+                              {"node", info.node}}
+                           .dump()});
         respond(json_reply(201, sandbox_json(ctx, info)));
       },
       [respond, tpl = sr.template_id](const caf::error& err) {
@@ -466,13 +413,15 @@ void add_e2b_api(http::router& r, api_context& ctx) {
         });
   r.add("DELETE", "/sandboxes/{id}",
         [&ctx](http::request& req, http::responder respond) {
-          with_sandbox(ctx, req, respond, [&ctx, respond](
-                                            const api_key_info&,
+          with_sandbox(ctx, req, respond, [&ctx, req, respond](
+                                            const api_key_info& key,
                                             const sandbox_route& r) {
             ctx.bridge.request(
               r.handle,
-              [&ctx, respond, id = r.id](atom::ok_atom) {
+              [&ctx, req, respond, key, id = r.id](atom::ok_atom) {
                 ctx.sandboxes.forget(id);
+                audit(ctx, req, {"api_key", key.key_id, "sandbox.kill", id,
+                                 key.team_id, "{}"});
                 respond(http::response::empty(204));
               },
               fail_with(respond), atom::kill_v, std::string{"killed"});

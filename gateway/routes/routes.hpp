@@ -2,14 +2,18 @@
 
 #include "actors/interfaces.hpp"
 #include "gateway/router.hpp"
+#include "runtime/auth/roles.hpp"
 
 #include <caf/actor_system.hpp>
 
+#include <functional>
 #include <string>
 
 namespace sbx {
 
 class api_auth;
+class user_auth;
+struct user_context;
 class backends;
 class bridge;
 class metrics;
@@ -33,6 +37,7 @@ struct api_context {
   sbx::bridge& bridge;
   const sbx::backends& backends;
   api_auth& auth;
+  user_auth& users;
   sandbox_routes& sandboxes;
   /// The envd version SDKs are told: the highest whose gated features
   /// (shared/E2B-PROTOCOL.md §7.2) sandhive implements.
@@ -55,6 +60,36 @@ void add_files(http::router& r, api_context& ctx);
 /// /v1/sandboxes/{id}/events (lifecycle) and the short-lived tokens that
 /// open them without an API key header.
 void add_websockets(http::router& r, api_context& ctx);
+
+/// sandhive's accounts under /v1: register, login, refresh, logout, me;
+/// teams, members and roles; the audit log.
+void add_accounts(http::router& r, api_context& ctx);
+
+/// API keys of a team under /v1/teams/{team}/api-keys.
+void add_keys(http::router& r, api_context& ctx);
+
+/// Runs `f` with the caller, the team of the route's {team} (id or slug) and
+/// the caller's role in it, when that role allows `p`; answers 401, 404 (no
+/// such team, or not a member) or 403 itself.
+void with_team(api_context& ctx, const http::request& req,
+               const http::responder& respond, auth::permission p,
+               std::function<void(const user_context&, const team_info&,
+                                  const std::string& role)>
+                 f);
+
+/// Writes a line of the audit log (who, what, from where), without waiting
+/// for it; a failure is logged.
+void audit(api_context& ctx, const http::request& req, audit_entry e);
+
+/// Answers an actor's error as HTTP (bridge::to_response).
+std::function<void(const caf::error&)> error_reply(http::responder respond);
+
+/// A route handler that calls `fn` with the context.
+using context_fn = void (*)(api_context&, http::request&, http::responder);
+http::handler with_context(api_context& ctx, context_fn fn);
+
+/// The client's IP address (without the port).
+std::string client_ip(const http::request& req);
 
 /// RFC 3339 in UTC with milliseconds: "2026-11-22T10:00:00.123Z".
 std::string rfc3339(int64_t unix_ms);

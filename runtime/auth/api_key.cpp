@@ -16,7 +16,9 @@ namespace {
 constexpr std::string_view key_prefix = "e2b_";
 constexpr size_t key_hex_chars = 40;
 
-std::string to_hex(const unsigned char* data, size_t n) {
+} // namespace
+
+std::string hex(const unsigned char* data, size_t n) {
   static constexpr char digits[] = "0123456789abcdef";
   std::string result(n * 2, '0');
   for (size_t i = 0; i < n; ++i) {
@@ -26,21 +28,19 @@ std::string to_hex(const unsigned char* data, size_t n) {
   return result;
 }
 
-} // namespace
-
 std::string random_hex(size_t n) {
   std::vector<unsigned char> buf(n);
   // RAND_bytes only fails when the OS has no entropy source: a broken
   // invariant, not an input error.
   if (RAND_bytes(buf.data(), static_cast<int>(n)) != 1)
     throw std::runtime_error("RAND_bytes failed");
-  return to_hex(buf.data(), n);
+  return hex(buf.data(), n);
 }
 
 std::string sha256_hex(std::string_view x) {
   unsigned char digest[SHA256_DIGEST_LENGTH];
   SHA256(reinterpret_cast<const unsigned char*>(x.data()), x.size(), digest);
-  return to_hex(digest, sizeof(digest));
+  return hex(digest, sizeof(digest));
 }
 
 std::string hmac_sha256_hex(std::string_view key, std::string_view msg) {
@@ -49,7 +49,7 @@ std::string hmac_sha256_hex(std::string_view key, std::string_view msg) {
   HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
        reinterpret_cast<const unsigned char*>(msg.data()), msg.size(), digest,
        &len);
-  return to_hex(digest, len);
+  return hex(digest, len);
 }
 
 bool equal_constant_time(std::string_view a, std::string_view b) {

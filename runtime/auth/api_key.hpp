@@ -33,4 +33,7 @@ bool equal_constant_time(std::string_view a, std::string_view b);
 /// `n` random bytes as lower-case hex (2n characters).
 std::string random_hex(size_t n);
 
+/// `n` bytes as lower-case hex.
+std::string hex(const unsigned char* data, size_t n);
+
 } // namespace sbx::auth

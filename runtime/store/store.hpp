@@ -76,6 +76,85 @@ struct audit_record {
   std::string remote_addr;
 };
 
+/// A person with a login.
+struct user_record {
+  std::string id;
+  std::string email;
+  /// The scrypt hash (runtime/auth/password.hpp); only the store and the
+  /// login route ever see it.
+  std::string password_hash;
+  int64_t created_at_ms = 0;
+  bool disabled = false;
+};
+
+/// A user's place in a team.
+struct membership_record {
+  std::string team_id;
+  std::string team_slug;
+  std::string team_name;
+  /// owner, admin, member or viewer.
+  std::string role;
+};
+
+/// A member of a team as the team sees them; `invited` for an address that
+/// has no account yet (it joins when it registers).
+struct member_record {
+  /// Empty while invited.
+  std::string user_id;
+  std::string email;
+  std::string role;
+  bool invited = false;
+  /// Joined or invited, Unix ms.
+  int64_t since_ms = 0;
+};
+
+/// A console session.
+struct session_record {
+  std::string id;
+  std::string user_id;
+  int64_t expires_at_ms = 0;
+  bool revoked = false;
+};
+
+/// An API key as listed (never the key itself).
+struct api_key_row {
+  std::string id;
+  std::string name;
+  /// The first characters, to tell keys apart.
+  std::string prefix;
+  std::vector<std::string> scopes;
+  /// The creator's email and id; empty for keys made by the system.
+  std::string created_by;
+  std::string created_by_id;
+  /// Unix ms; 0 for never (last use, expiry) or not (revocation).
+  int64_t created_at_ms = 0;
+  int64_t last_used_at_ms = 0;
+  int64_t expires_at_ms = 0;
+  int64_t revoked_at_ms = 0;
+};
+
+/// A line of the audit log as read back.
+struct audit_row {
+  int64_t id = 0;
+  /// Unix ms.
+  int64_t at_ms = 0;
+  audit_record entry;
+};
+
+/// Which lines of the audit log to read: a team's, between two times, of
+/// one action, newest first.
+struct audit_query {
+  std::string team_id;
+  /// Unix ms; 0 for no bound.
+  int64_t from_ms = 0;
+  int64_t to_ms = 0;
+  /// An action ("sandbox.kill") or a prefix ending in '.' ("sandbox.").
+  std::string action;
+  unsigned limit = 100;
+  /// Only lines older than this id (paging); 0 for the newest.
+  int64_t before_id = 0;
+};
+
 /// An API key as the store knows it (never the key itself).
 struct api_key_record {
   std::string key_id;
@@ -141,6 +220,108 @@ public:
 
   /// Appends a line to the audit log.
   virtual caf::error record_audit(const audit_record& rec) = 0;
+
+  /// Lines of the audit log, newest first.
+  virtual caf::expected<std::vector<audit_row>>
+  read_audit(const audit_query& q) = 0;
+
+  // -- accounts ---------------------------------------------------------------
+
+  /// Creates a user, their own team (they own it) and the memberships their
+  /// invitations promised, in one transaction; ec::already_exists when the
+  /// email is taken. Answers the user and their team.
+  virtual caf::expected<std::pair<user_record, team_record>>
+  register_user(const std::string& email, const std::string& password_hash)
+    = 0;
+
+  /// A user by email (case-insensitive); ec::not_found when none.
+  virtual caf::expected<user_record>
+  find_user_by_email(const std::string& email) = 0;
+
+  /// A user by id; ec::not_found when none.
+  virtual caf::expected<user_record> find_user(const std::string& id) = 0;
+
+  /// The teams a user belongs to, with the role in each.
+  virtual caf::expected<std::vector<membership_record>>
+  memberships(const std::string& user_id) = 0;
+
+  /// Starts a session whose refresh token has SHA-256 `refresh_hash`;
+  /// answers its id.
+  virtual caf::expected<std::string>
+  create_session(const std::string& user_id, const std::string& refresh_hash,
+                 int64_t expires_at_ms, const std::string& remote_addr)
+    = 0;
+
+  /// A session by id; ec::not_found when none.
+  virtual caf::expected<session_record> find_session(const std::string& id)
+    = 0;
+
+  /// Replaces the refresh token `old_hash` by `new_hash`. A token that was
+  /// replaced before (used twice: stolen) revokes its session; an unknown,
+  /// revoked or expired one is ec::unauthenticated.
+  virtual caf::expected<session_record>
+  rotate_session(const std::string& old_hash, const std::string& new_hash,
+                 int64_t expires_at_ms)
+    = 0;
+
+  /// Ends a session (logout).
+  virtual caf::error revoke_session(const std::string& id) = 0;
+
+  // -- teams ------------------------------------------------------------------
+
+  /// Creates a team owned by `user_id`; ec::already_exists when the slug is
+  /// taken.
+  virtual caf::expected<team_record> create_team(const std::string& user_id,
+                                                 const std::string& slug,
+                                                 const std::string& name)
+    = 0;
+
+  /// The role of a user in a team (by id or slug), with the team;
+  /// ec::not_found when either is unknown or the user is no member.
+  virtual caf::expected<std::pair<team_record, std::string>>
+  role_in(const std::string& team, const std::string& user_id) = 0;
+
+  /// Members and invitations of a team.
+  virtual caf::expected<std::vector<member_record>>
+  team_members(const std::string& team_id) = 0;
+
+  /// Adds the user with this email (or invites the address when it has no
+  /// account yet); ec::already_exists when they are a member.
+  virtual caf::expected<member_record>
+  add_member(const std::string& team_id, const std::string& email,
+             const std::string& role, const std::string& invited_by)
+    = 0;
+
+  /// Changes a member's role; ec::conflict when it would leave the team
+  /// without an owner.
+  virtual caf::expected<member_record>
+  set_role(const std::string& team_id, const std::string& user_id,
+           const std::string& role)
+    = 0;
+
+  /// Removes a member (or an invitation, by email); ec::conflict when it
+  /// would leave the team without an owner.
+  virtual caf::error remove_member(const std::string& team_id,
+                                   const std::string& member)
+    = 0;
+
+  // -- API keys ---------------------------------------------------------------
+
+  /// Stores a new key (its hash and prefix); answers it as listed.
+  virtual caf::expected<api_key_row>
+  create_api_key(const std::string& team_id, const std::string& created_by,
+                 const std::string& name, const auth::api_key& key,
+                 const std::vector<std::string>& scopes, int64_t expires_at_ms)
+    = 0;
+
+  /// A team's keys, newest first, revoked ones included.
+  virtual caf::expected<std::vector<api_key_row>>
+  api_keys(const std::string& team_id) = 0;
+
+  /// Revokes a key of the team; ec::not_found when it has no such key.
+  /// Answers the key with who made it (user id in `created_by`).
+  virtual caf::expected<api_key_row>
+  revoke_api_key(const std::string& team_id, const std::string& key_id) = 0;
 
   /// Ends every sandbox of `node` still recorded as live (after a crash,
   /// nothing of them survived); returns how many.

@@ -93,7 +93,7 @@ struct api_fixture {
                          "'Other') RETURNING id")[0]
                   .as<std::string>();
     tx.exec_params("INSERT INTO api_keys (team_id, name, key_hash, "
-                   "key_prefix) VALUES ($1, 'b', $2, $3)",
+                   "key_prefix, scopes) VALUES ($1, 'b', $2, $3, '{*}')",
                    team, k.hash, k.prefix);
     tx.commit();
   }

@@ -97,6 +97,102 @@ public:
     return caf::none;
   }
 
+  // Accounts live in PostgreSQL only: the integration tests cover them.
+
+  caf::expected<std::vector<audit_row>> read_audit(const audit_query&) override {
+    return unsupported();
+  }
+
+  caf::expected<std::pair<user_record, team_record>>
+  register_user(const std::string&, const std::string&) override {
+    return unsupported();
+  }
+
+  caf::expected<user_record> find_user_by_email(const std::string&) override {
+    return unsupported();
+  }
+
+  caf::expected<user_record> find_user(const std::string&) override {
+    return unsupported();
+  }
+
+  caf::expected<std::vector<membership_record>>
+  memberships(const std::string&) override {
+    return unsupported();
+  }
+
+  caf::expected<std::string> create_session(const std::string&,
+                                            const std::string&, int64_t,
+                                            const std::string&) override {
+    return unsupported();
+  }
+
+  caf::expected<session_record> find_session(const std::string&) override {
+    return unsupported();
+  }
+
+  caf::expected<session_record> rotate_session(const std::string&,
+                                               const std::string&,
+                                               int64_t) override {
+    return unsupported();
+  }
+
+  caf::error revoke_session(const std::string&) override {
+    return unsupported();
+  }
+
+  caf::expected<team_record> create_team(const std::string&, const std::string&,
+                                         const std::string&) override {
+    return unsupported();
+  }
+
+  caf::expected<std::pair<team_record, std::string>>
+  role_in(const std::string&, const std::string&) override {
+    return unsupported();
+  }
+
+  caf::expected<std::vector<member_record>>
+  team_members(const std::string&) override {
+    return unsupported();
+  }
+
+  caf::expected<member_record> add_member(const std::string&,
+                                          const std::string&,
+                                          const std::string&,
+                                          const std::string&) override {
+    return unsupported();
+  }
+
+  caf::expected<member_record> set_role(const std::string&, const std::string&,
+                                        const std::string&) override {
+    return unsupported();
+  }
+
+  caf::error remove_member(const std::string&, const std::string&) override {
+    return unsupported();
+  }
+
+  caf::expected<api_key_row>
+  create_api_key(const std::string&, const std::string&, const std::string&,
+                 const auth::api_key&, const std::vector<std::string>&,
+                 int64_t) override {
+    return unsupported();
+  }
+
+  caf::expected<std::vector<api_key_row>>
+  api_keys(const std::string&) override {
+    return unsupported();
+  }
+
+  caf::expected<api_key_row> revoke_api_key(const std::string&,
+                                            const std::string&) override {
+    return unsupported();
+  }
+
+  static caf::error unsupported() {
+    return make_error(ec::unavailable, "not in the fake store");
+  }
+
   caf::expected<size_t> end_live_sandboxes(const std::string&,
                                            const std::string&) override {
     return size_t{0};

@@ -195,7 +195,7 @@ std::string local_cluster::team(const std::string& slug,
                             slug, limits)[0]
               .as<std::string>();
   tx.exec_params("INSERT INTO api_keys (team_id, name, key_hash, "
-                 "key_prefix) VALUES ($1, 'k', $2, $3)",
+                 "key_prefix, scopes) VALUES ($1, 'k', $2, $3, '{*}')",
                  id, k.hash, k.prefix);
   tx.commit();
   return k.secret;
