@@ -193,7 +193,8 @@ std::vector<std::string> candidates(kind k, const id_source& ids) {
 
 const std::vector<std::string>& quota_keys() {
   static const std::vector<std::string> keys
-    = {"plan", "max_sandboxes", "max_vcpu", "max_memory_mb", "max_lifetime_s"};
+    = {"plan",           "max_sandboxes", "max_vcpu",    "max_memory_mb",
+       "max_lifetime_s", "rate_create",   "rate_control"};
   return keys;
 }
 
@@ -233,7 +234,8 @@ const std::vector<command_spec>& commands() {
      {},
      "change a team's plan or limits",
      "Keys: plan (free, pro, enterprise), max_sandboxes, max_vcpu, "
-     "max_memory_mb, max_lifetime_s. A value of 'default' removes the "
+     "max_memory_mb, max_lifetime_s, rate_create and rate_control (requests "
+     "per second through the gateways). A value of 'default' removes the "
      "team's override so that its plan's limit applies. Takes effect at "
      "once for new sandboxes.",
      true, false},

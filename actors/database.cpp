@@ -77,7 +77,7 @@ database(database_actor::stateful_pointer<database_state> self,
       if (!rec)
         return std::move(rec.error());
       return api_key_info{rec->key_id, rec->team_id, rec->team_slug,
-                          rec->scopes};
+                          rec->scopes, limits_of(rec->plan, rec->limits)};
     },
     [self](atom::put, const sandbox_info& info) -> caf::result<atom::ok_atom> {
       sandbox_record rec{info.id,        info.team,      info.template_id,

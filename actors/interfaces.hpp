@@ -95,7 +95,11 @@ using database_actor = caf::typed_actor<
 /// Owns the Redis client; detached, because hiredis blocks.
 using cache_actor = caf::typed_actor<
   /// Checks that Redis answers.
-  caf::replies_to<atom::ping>::with<atom::ok_atom>>;
+  caf::replies_to<atom::ping>::with<atom::ok_atom>,
+  /// Takes tokens from a rate-limit bucket (key, rate per second, burst,
+  /// cost).
+  caf::replies_to<atom::take, std::string, double, double, double>::with<
+    bucket_take>>;
 
 /// Starts the components of a process in order, restarts one that dies, and
 /// stops them in reverse order.
@@ -337,12 +341,15 @@ struct cluster_handles {
   database_actor database;
   admin_actor admin;
   std::string session;
+  /// The Redis gateways share rate limits in (unless they have their own
+  /// redis-url).
+  std::string redis_url;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, cluster_handles& x) {
   return f(caf::meta::type_name("sbx.cluster_handles"), x.scheduler,
-           x.directory, x.database, x.admin, x.session);
+           x.directory, x.database, x.admin, x.session, x.redis_url);
 }
 
 /// The only actor the control publishes on its cluster port: admits the

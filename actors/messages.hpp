@@ -1,5 +1,6 @@
 #pragma once
 
+#include "runtime/cache/cache_client.hpp"
 #include "runtime/sandbox/driver.hpp"
 #include "runtime/store/store.hpp"
 
@@ -40,19 +41,11 @@ typename Inspector::result_type inspect(Inspector& f, readiness& x) {
   return f(caf::meta::type_name("sbx.readiness"), x.ready, x.checks);
 }
 
-/// Who an API key belongs to, once verified.
-struct api_key_info {
-  std::string key_id;
-  std::string team_id;
-  std::string team_slug;
-  /// Granted scopes ("*" for all).
-  std::vector<std::string> scopes;
-};
-
+/// What taking from a rate-limit bucket gave (runtime/cache).
 template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, api_key_info& x) {
-  return f(caf::meta::type_name("sbx.api_key_info"), x.key_id, x.team_id,
-           x.team_slug, x.scopes);
+typename Inspector::result_type inspect(Inspector& f, bucket_take& x) {
+  return f(caf::meta::type_name("sbx.bucket_take"), x.allowed,
+           x.retry_after_ms, x.remaining);
 }
 
 /// A template as clients see it.
@@ -234,12 +227,34 @@ struct team_limits {
   uint64_t max_memory_mb = 8192;
   /// Longest timeout a sandbox may have.
   int64_t max_lifetime_ms = 24 * 3600 * 1000;
+  /// Requests per second through the gateways (token buckets holding five
+  /// seconds' worth): sandbox creates, and every other control-plane call.
+  double rate_create = 10;
+  double rate_control = 100;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, team_limits& x) {
   return f(caf::meta::type_name("sbx.team_limits"), x.max_sandboxes,
-           x.max_vcpu, x.max_memory_mb, x.max_lifetime_ms);
+           x.max_vcpu, x.max_memory_mb, x.max_lifetime_ms, x.rate_create,
+           x.rate_control);
+}
+
+/// Who an API key belongs to, once verified, with the team's limits (its
+/// request rates apply at the gateway).
+struct api_key_info {
+  std::string key_id;
+  std::string team_id;
+  std::string team_slug;
+  /// Granted scopes ("*" for all).
+  std::vector<std::string> scopes;
+  team_limits limits;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, api_key_info& x) {
+  return f(caf::meta::type_name("sbx.api_key_info"), x.key_id, x.team_id,
+           x.team_slug, x.scopes, x.limits);
 }
 
 /// A team's live counters.
@@ -486,5 +501,6 @@ CAF_BEGIN_TYPE_ID_BLOCK(sbx_types, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(sbx_types, (std::vector<sbx::audit_row>))
   CAF_ADD_TYPE_ID(sbx_types, (sbx::audit_query))
   CAF_ADD_TYPE_ID(sbx_types, (sbx::new_api_key))
+  CAF_ADD_TYPE_ID(sbx_types, (sbx::bucket_take))
 
 CAF_END_TYPE_ID_BLOCK(sbx_types)

@@ -22,11 +22,11 @@ team_limits limits_of(const std::string& plan,
   // E2B's own tiers: hobby 20 sandboxes of 1 hour, pro 100 of 24 hours.
   team_limits x;
   if (plan == "pro") {
-    x = {100, 8, 8192, 24 * 3600 * 1000};
+    x = {100, 8, 8192, 24 * 3600 * 1000, 50, 500};
   } else if (plan == "enterprise") {
-    x = {1000, 32, 65536, 7 * 24 * 3600 * 1000ll};
+    x = {1000, 32, 65536, 7 * 24 * 3600 * 1000ll, 200, 2000};
   } else {
-    x = {20, 2, 4096, 3600 * 1000};
+    x = {20, 2, 4096, 3600 * 1000, 10, 100};
   }
   auto get = [&](const char* key, auto& field, int64_t scale = 1) {
     auto i = overrides.find(key);
@@ -37,6 +37,8 @@ team_limits limits_of(const std::string& plan,
   get("max_vcpu", x.max_vcpu);
   get("max_memory_mb", x.max_memory_mb);
   get("max_lifetime_s", x.max_lifetime_ms, 1000);
+  get("rate_create", x.rate_create);
+  get("rate_control", x.rate_control);
   return x;
 }
 

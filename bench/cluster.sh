@@ -43,7 +43,8 @@ cluster() {
   GW_PORTS=()
   for (( g = 0; g < $3; g++ )); do GW_PORTS+=($(( http + g ))); done
   # Room for the load on the bootstrap team's limits, set as operators do.
-  "$B" admin --data-dir "$DIR/control" -c "quota set default plan=enterprise" >/dev/null
+  "$B" admin --data-dir "$DIR/control" \
+    -c "quota set default plan=enterprise rate_create=100000" >/dev/null
   sleep 3 # warm pools fill
 }
 

@@ -66,7 +66,9 @@ int run_control(const config& cfg) {
     return fail(message_of(err));
   auto sys = make_actor_system(cfg, true);
   backends live;
-  control_roles control{*sys, cfg, live, std::move(*keys), metrics.stats};
+  control_roles control{*sys,           cfg,
+                        live,           std::move(*keys),
+                        metrics.stats, storage.redis_url};
   supervisor_config scfg;
   scfg.on_start = [&live](const std::string& name, const caf::actor& a) {
     live.set(name, a);
@@ -197,6 +199,7 @@ int run_gateway(const config& cfg) {
     mc.on_join = [&](const cluster_handles& h) {
       live.set(h);
       gw.follow(h.directory);
+      gw.use_redis(h.redis_url);
     };
     mc.on_refused = exit_when_refused();
     return caf::actor_cast<caf::actor>(sys.spawn(member, mc));

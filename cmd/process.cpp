@@ -8,6 +8,7 @@
 #include "actors/supervisor.hpp"
 #include "gateway/auth.hpp"
 #include "gateway/bridge.hpp"
+#include "gateway/rate_limits.hpp"
 #include "gateway/routes/routes.hpp"
 #include "gateway/sandbox_routes.hpp"
 #include "runtime/auth/api_key.hpp"
@@ -236,14 +237,14 @@ void stop_supervisor(caf::actor_system& sys, const supervisor_actor& sup) {
 
 control_roles::control_roles(caf::actor_system& sys, const config& cfg,
                              backends& live, control_keys keys,
-                             metrics& stats)
+                             metrics& stats, std::string redis_url)
   : sys_(sys), cfg_(cfg), live_(live), stats_(stats) {
   door_config dc;
   dc.secret = std::move(keys.secret);
   dc.admin_token = std::move(keys.admin_token);
-  dc.handles = [&live] {
+  dc.handles = [&live, redis_url] {
     return cluster_handles{live.scheduler(), live.directory(), live.database(),
-                           live.admin(), ""};
+                           live.admin(),     "",               redis_url};
   };
   dc.middleman = cluster_middleman(sys, cfg);
   door_ = sys.spawn(sbx::door, std::move(dc));
@@ -374,6 +375,7 @@ caf::error control_storage::start(const config& cfg,
                         + " does not answer: " + message_of(err)
                         + "; check --postgres-url");
   cache = make_redis_client(redis_url, cfg.store_timeout);
+  this->redis_url = redis_url;
   if (auto err = cache->ping())
     return make_error(ec::unavailable,
                       "Redis at " + redact_url(redis_url) + " does not answer: "
@@ -474,14 +476,22 @@ void http_gateway::start(caf::actor_system& sys, const config& cfg,
                                      cfg.http_max_in_flight);
   // A verified key is remembered this long: also how long a revoked key
   // keeps working at most.
-  auth_ = std::make_unique<api_auth>(*bridge_, live, std::chrono::seconds{5});
+  limits_ = std::make_unique<rate_limiter>(sys, *bridge_, stats,
+                                           cfg.rate_limit_fail == "open");
+  redis_timeout_ = cfg.store_timeout;
+  own_redis_ = !cfg.redis_url.empty();
+  if (own_redis_)
+    limits_->use(cfg.redis_url, redis_timeout_);
+  auth_ = std::make_unique<api_auth>(*bridge_, live, std::chrono::seconds{5},
+                                     limits_.get());
   // A logout reaches the other gateways within this.
   users_ = std::make_unique<user_auth>(*bridge_, live,
                                        session_key(cluster_secret),
-                                       std::chrono::seconds{5});
+                                       std::chrono::seconds{5}, limits_.get());
   sandboxes_ = std::make_unique<sandbox_routes>(sys, *bridge_, live);
   api_ = std::make_unique<routes::api_context>(
-    routes::api_context{sys, *bridge_, live, *auth_, *users_, *sandboxes_});
+    routes::api_context{sys,     *bridge_,    live,    *auth_,
+                        *users_, *sandboxes_, *limits_});
   guard.unlock();
   follow(live.directory());
   routes::add_health(routes_, *bridge_, sup, routes::sandbox_health(*api_));
@@ -501,6 +511,12 @@ void http_gateway::follow(const directory_actor& dir) {
     sandboxes_->follow(dir);
 }
 
+void http_gateway::use_redis(const std::string& url) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  if (limits_ && !own_redis_ && !url.empty())
+    limits_->use(url, redis_timeout_);
+}
+
 void http_gateway::stop() {
   server_.stop();
 }
@@ -509,6 +525,8 @@ void http_gateway::release() {
   std::lock_guard<std::mutex> guard{mtx_};
   if (sandboxes_)
     sandboxes_->stop();
+  if (limits_)
+    limits_->stop();
 }
 
 } // namespace sbx

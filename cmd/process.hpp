@@ -25,6 +25,7 @@
 namespace sbx {
 
 class api_auth;
+class rate_limiter;
 class user_auth;
 class bridge;
 class cache_client;
@@ -147,8 +148,9 @@ void stop_supervisor(caf::actor_system& sys, const supervisor_actor& sup);
 /// nodes, gateways and operators.
 class control_roles {
 public:
+  /// `redis_url` is handed to gateways that join, for the rate limits.
   control_roles(caf::actor_system& sys, const config& cfg, backends& live,
-                control_keys keys, metrics& stats);
+                control_keys keys, metrics& stats, std::string redis_url);
 
   /// Adds the directory, the scheduler and the admin actor to the
   /// supervisor's components.
@@ -189,6 +191,8 @@ public:
 
   std::shared_ptr<store> db;
   std::shared_ptr<cache_client> cache;
+  /// The Redis in use (embedded or configured).
+  std::string redis_url;
 
 private:
   std::unique_ptr<embedded::postgres> pg_;
@@ -247,6 +251,10 @@ public:
   /// directory handle).
   void follow(const directory_actor& dir);
 
+  /// Counts rate limits in the Redis at `url`, unless this process has a
+  /// redis-url of its own ("" is ignored).
+  void use_redis(const std::string& url);
+
   uint16_t port() const {
     return server_.port();
   }
@@ -265,6 +273,9 @@ private:
   std::unique_ptr<bridge> bridge_;
   std::unique_ptr<api_auth> auth_;
   std::unique_ptr<user_auth> users_;
+  std::unique_ptr<rate_limiter> limits_;
+  std::chrono::milliseconds redis_timeout_{0};
+  bool own_redis_ = false;
   std::unique_ptr<sandbox_routes> sandboxes_;
   std::unique_ptr<routes::api_context> api_;
   /// `follow` may come from an actor's thread while `start` runs.

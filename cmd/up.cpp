@@ -61,7 +61,8 @@ int run_up(const config& cfg) {
   if (!first_node)
     return fail("cannot start the node: " + message_of(first_node.error()));
   backends live;
-  control_roles control{*sys, cfg, live, std::move(*keys), gw.stats};
+  control_roles control{*sys, cfg, live, std::move(*keys), gw.stats,
+                        storage.redis_url};
   auto node_handle = std::make_shared<live_handle<node_actor>>();
   auto joined = std::make_shared<one_shot>();
   supervisor_config scfg;
@@ -95,6 +96,7 @@ int run_up(const config& cfg) {
   if (auto err = control.publish(cfg, data_dir))
     return fail(message_of(err));
   gw.start(*sys, cfg, live, sup, secret);
+  gw.use_redis(storage.redis_url);
   lg->info("sandhive is up: http://{}:{} (E2B_API_URL and E2B_SANDBOX_URL)",
            cfg.listen_host, gw.port());
   // -- run until SIGINT or SIGTERM ----------------------------------------

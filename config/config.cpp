@@ -222,6 +222,9 @@ const std::vector<setting>& settings() {
     {"admin-token-file", "file holding the admin token (control: made when "
                          "missing; default <data-dir>/admin-token)",
      "", text(&config::admin_token_file)},
+    {"rate-limit-fail", "gateway: when Redis cannot be reached, let requests "
+                        "through (open) or refuse them with 503 (closed)",
+     "open", one_of(&config::rate_limit_fail, {"open", "closed"})},
     {"metrics-listen", "control, node: where /metrics is served HOST:PORT "
                        "(gateways and up serve it on their HTTP port)",
      "", host_port(&config::metrics_listen_host, &config::metrics_listen_port,

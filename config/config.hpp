@@ -63,6 +63,7 @@ struct config {
   std::string admin_token_file;
   std::string metrics_listen_host;
   uint16_t metrics_listen_port = 0;
+  std::string rate_limit_fail;
 
   /// One effective setting, as text, for `--print-config`.
   struct entry {

@@ -3,6 +3,7 @@
 #include "actors/error.hpp"
 #include "gateway/backends.hpp"
 #include "gateway/bridge.hpp"
+#include "gateway/rate_limits.hpp"
 #include "runtime/auth/api_key.hpp"
 #include "runtime/auth/jwt.hpp"
 #include "runtime/auth/roles.hpp"
@@ -40,8 +41,8 @@ std::string session_key(const std::string& cluster_secret) {
 }
 
 api_auth::api_auth(bridge& b, const backends& be,
-                   std::chrono::milliseconds ttl)
-  : bridge_(b), backends_(be), ttl_(ttl) {
+                   std::chrono::milliseconds ttl, rate_limiter* limits)
+  : bridge_(b), backends_(be), ttl_(ttl), limits_(limits) {
   // nop
 }
 
@@ -74,14 +75,24 @@ void api_auth::remember(const std::string& hash, entry e) {
 void api_auth::check(const http::request& req, const http::responder& respond,
                      std::function<void(const api_key_info&)> allowed) {
   // A key may carry only some scopes: 403 when it lacks this request's.
-  auto ok = [scope = needed_scope(req), respond,
+  // Then the team's rate for creates or for everything else.
+  auto creates = req.method == "POST"
+                 && (req.path == "/sandboxes" || req.path == "/v2/sandboxes");
+  auto ok = [this, scope = needed_scope(req), creates, respond,
              allowed = std::move(allowed)](const api_key_info& info) {
     if (!auth::has_scope(info.scopes, scope)) {
       respond(http::response::error(403, "this API key lacks the scope "
                                            + scope));
       return;
     }
-    allowed(info);
+    if (!limits_) {
+      allowed(info);
+      return;
+    }
+    auto per_s = creates ? info.limits.rate_create : info.limits.rate_control;
+    limits_->check(creates ? "create" : "control", info.team_id,
+                   {per_s, per_s * 5}, respond,
+                   [allowed, info] { allowed(info); });
   };
   auto key = req.header("X-API-KEY");
   if (key.empty()) {
@@ -123,8 +134,9 @@ void api_auth::check(const http::request& req, const http::responder& respond,
 // -- user_auth ----------------------------------------------------------------
 
 user_auth::user_auth(bridge& b, const backends& be, std::string key,
-                     std::chrono::milliseconds ttl)
-  : bridge_(b), backends_(be), key_(std::move(key)), ttl_(ttl) {
+                     std::chrono::milliseconds ttl, rate_limiter* limits)
+  : bridge_(b), backends_(be), key_(std::move(key)), ttl_(ttl),
+    limits_(limits) {
   // nop
 }
 
@@ -134,7 +146,17 @@ void user_auth::forget(const std::string& session_id) {
 }
 
 void user_auth::check(const http::request& req, const http::responder& respond,
-                      std::function<void(const user_context&)> ok) {
+                      std::function<void(const user_context&)> allowed) {
+  // A person at a console: 20 requests a second, bursts of 100.
+  auto ok = [this, respond, allowed = std::move(allowed)](
+              const user_context& who) {
+    if (!limits_) {
+      allowed(who);
+      return;
+    }
+    limits_->check("console", who.user_id, {20, 100}, respond,
+                   [allowed, who] { allowed(who); });
+  };
   auto header = req.header("Authorization");
   constexpr std::string_view bearer = "Bearer ";
   if (header.size() <= bearer.size()

@@ -14,6 +14,7 @@ namespace sbx {
 
 class backends;
 class bridge;
+class rate_limiter;
 
 /// Authenticates control-plane requests by their X-API-KEY header against
 /// the key hashes in PostgreSQL. A verified key is remembered for `ttl`, so
@@ -24,9 +25,13 @@ class api_auth {
 public:
   using clock = std::chrono::steady_clock;
 
-  api_auth(bridge& b, const backends& be, std::chrono::milliseconds ttl);
+  /// `limits` (may be null) applies the team's request rates.
+  api_auth(bridge& b, const backends& be, std::chrono::milliseconds ttl,
+           rate_limiter* limits = nullptr);
 
-  /// Runs `ok` with the key's owner, or answers 401 (or 503) itself.
+  /// Runs `ok` with the key's owner, when the key has the request's scope
+  /// and the team is within its rate; answers 401, 403, 429 (or 503)
+  /// itself.
   void check(const http::request& req, const http::responder& respond,
              std::function<void(const api_key_info&)> ok);
 
@@ -43,6 +48,7 @@ private:
   bridge& bridge_;
   const backends& backends_;
   std::chrono::milliseconds ttl_;
+  rate_limiter* limits_;
   std::mutex mtx_;
   std::unordered_map<std::string, entry> keys_;
 };
@@ -64,10 +70,11 @@ public:
 
   /// `key` signs the tokens: every gateway derives the same one from the
   /// cluster secret.
+  /// `limits` (may be null) applies a per-user request rate.
   user_auth(bridge& b, const backends& be, std::string key,
-            std::chrono::milliseconds ttl);
+            std::chrono::milliseconds ttl, rate_limiter* limits = nullptr);
 
-  /// Runs `ok` with the caller, or answers 401 (or 503) itself.
+  /// Runs `ok` with the caller, or answers 401, 429 (or 503) itself.
   void check(const http::request& req, const http::responder& respond,
              std::function<void(const user_context&)> ok);
 
@@ -89,6 +96,7 @@ private:
   const backends& backends_;
   std::string key_;
   std::chrono::milliseconds ttl_;
+  rate_limiter* limits_;
   std::mutex mtx_;
   std::unordered_map<std::string, entry> sessions_;
 };

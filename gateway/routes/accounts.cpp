@@ -7,6 +7,7 @@
 #include "gateway/auth.hpp"
 #include "gateway/backends.hpp"
 #include "gateway/bridge.hpp"
+#include "gateway/rate_limits.hpp"
 #include "gateway/routes/json_body.hpp"
 #include "gateway/routes/routes.hpp"
 #include "runtime/auth/api_key.hpp"
@@ -587,9 +588,31 @@ void with_team(api_context& ctx, const http::request& req,
 
 void add_accounts(http::router& r, api_context& ctx) {
   auto route = [&ctx](context_fn fn) { return with_context(ctx, fn); };
-  r.add("POST", "/v1/auth/register", route(do_register));
-  r.add("POST", "/v1/auth/login", route(do_login));
-  r.add("POST", "/v1/auth/refresh", route(do_refresh));
+  // Guessing one account's password: 10 tries a minute per address and
+  // account. Sign-ups and refreshes: 60 a minute per address.
+  auto guarded = [&ctx](context_fn fn, bool per_account) -> http::handler {
+    return [&ctx, fn, per_account](http::request& req,
+                                   http::responder respond) {
+      auto subject = client_ip(req);
+      rate r{1, 30};
+      if (per_account) {
+        auto body = json::parse(req.body, nullptr, false);
+        auto email = body.is_object() && body["email"].is_string()
+                       ? body["email"].get<std::string>()
+                       : std::string{};
+        std::transform(email.begin(), email.end(), email.begin(), ::tolower);
+        subject += "/" + auth::sha256_hex(email).substr(0, 16);
+        r = {10.0 / 60, 10};
+      }
+      ctx.limits.check(per_account ? "login" : "auth", subject, r, respond,
+                       [&ctx, fn, req, respond]() mutable {
+                         fn(ctx, req, std::move(respond));
+                       });
+    };
+  };
+  r.add("POST", "/v1/auth/register", guarded(do_register, false));
+  r.add("POST", "/v1/auth/login", guarded(do_login, true));
+  r.add("POST", "/v1/auth/refresh", guarded(do_refresh, false));
   r.add("POST", "/v1/auth/logout", route(do_logout));
   r.add("GET", "/v1/me", route(do_me));
   r.add("POST", "/v1/teams", route(do_create_team));

@@ -12,6 +12,7 @@
 namespace sbx {
 
 class api_auth;
+class rate_limiter;
 class user_auth;
 struct user_context;
 class backends;
@@ -39,6 +40,7 @@ struct api_context {
   api_auth& auth;
   user_auth& users;
   sandbox_routes& sandboxes;
+  rate_limiter& limits;
   /// The envd version SDKs are told: the highest whose gated features
   /// (shared/E2B-PROTOCOL.md §7.2) sandhive implements.
   std::string envd_version = "0.6.4";

@@ -4,7 +4,9 @@
 
 #include <hiredis/hiredis.h>
 
+#include <cstdlib>
 #include <cstring>
+#include <vector>
 
 namespace sbx {
 
@@ -42,6 +44,35 @@ redis_endpoint parse_url(const std::string& url) {
   return ep;
 }
 
+/// The token bucket, one atomic script: refill by the time passed (the
+/// server's clock), take if there is enough, say when there will be.
+constexpr const char* bucket_script = R"lua(
+local rate = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local cost = tonumber(ARGV[3])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local b = redis.call('HMGET', KEYS[1], 't', 'ts')
+local tokens = tonumber(b[1])
+local ts = tonumber(b[2])
+if tokens == nil or ts == nil then
+  tokens = burst
+  ts = now
+end
+tokens = math.min(burst, tokens + math.max(0, now - ts) * rate / 1000)
+local allowed = 0
+local wait = 0
+if tokens >= cost then
+  tokens = tokens - cost
+  allowed = 1
+else
+  wait = math.ceil((cost - tokens) * 1000 / rate)
+end
+redis.call('HSET', KEYS[1], 't', tostring(tokens), 'ts', tostring(now))
+redis.call('PEXPIRE', KEYS[1], math.ceil(burst * 1000 / rate) + 1000)
+return {allowed, wait, tostring(tokens)}
+)lua";
+
 class redis_client final : public cache_client {
 public:
   redis_client(const std::string& url, std::chrono::milliseconds timeout)
@@ -59,6 +90,60 @@ public:
         return caf::none;
       return make_error(ec::unavailable, "Redis answered PING oddly");
     });
+  }
+
+  caf::expected<bucket_take> take(const std::string& key, double rate,
+                                  double burst, double cost) override {
+    bucket_take result;
+    auto read = [&](redisReply* r) -> caf::error {
+      if (r->type == REDIS_REPLY_ERROR)
+        return make_error(ec::unavailable, std::string{"Redis: "} + r->str);
+      if (r->type != REDIS_REPLY_ARRAY || r->elements != 3)
+        return make_error(ec::unavailable, "Redis answered the bucket oddly");
+      result.allowed = r->element[0]->integer == 1;
+      result.retry_after_ms = r->element[1]->integer;
+      result.remaining = std::atof(r->element[2]->str ? r->element[2]->str
+                                                      : "0");
+      return caf::none;
+    };
+    auto args = [&](const std::string& cmd, const std::string& script) {
+      return std::vector<std::string>{cmd,
+                                      script,
+                                      "1",
+                                      key,
+                                      std::to_string(rate),
+                                      std::to_string(burst),
+                                      std::to_string(cost)};
+    };
+    // By hash after the first time; a server that forgot the script (it
+    // restarted) gets it again.
+    if (!sha_.empty()) {
+      bool noscript = false;
+      auto err = command(args("EVALSHA", sha_), [&](redisReply* r) {
+        if (r->type == REDIS_REPLY_ERROR
+            && std::strncmp(r->str, "NOSCRIPT", 8) == 0) {
+          noscript = true;
+          return caf::error{};
+        }
+        return read(r);
+      });
+      if (!noscript) {
+        if (err)
+          return err;
+        return result;
+      }
+    }
+    auto err = command({"SCRIPT", "LOAD", bucket_script}, [&](redisReply* r) {
+      if (r->type != REDIS_REPLY_STRING)
+        return make_error(ec::unavailable, "Redis refused the bucket script");
+      sha_ = r->str;
+      return caf::error{};
+    });
+    if (err)
+      return err;
+    if (auto err = command(args("EVALSHA", sha_), read))
+      return err;
+    return result;
   }
 
 private:
@@ -141,6 +226,8 @@ private:
   std::chrono::milliseconds timeout_;
   redisContext* ctx_ = nullptr;
   reconnect_gate gate_;
+  /// The bucket script's SHA-1 once loaded.
+  std::string sha_;
 };
 
 } // namespace

@@ -66,6 +66,13 @@ struct metrics::impl {
   Family<Gauge>& websocket_sessions
     = gauge(r, "sandhive_websocket_sessions",
             "WebSocket sessions open (terminals and event streams)");
+  Family<Counter>& rate_limits
+    = counter(r, "sandhive_rate_limit_decisions_total",
+              "Rate-limit decisions by route group and result (allowed, "
+              "limited, fail_open, fail_closed)");
+  Family<Gauge>& rate_limit_redis
+    = gauge(r, "sandhive_rate_limit_redis_up",
+            "Whether the Redis of the rate limits answers (1) or not (0)");
   Family<Counter>& backend_errors
     = counter(r, "sandhive_backend_errors_total",
               "Failed calls to PostgreSQL or Redis");
@@ -153,6 +160,15 @@ void metrics::add_websocket_sessions(int delta) {
 
 void metrics::track_backend(const std::string& backend) {
   impl_->backend_errors.Add({{"backend", backend}});
+}
+
+void metrics::count_rate_limit(const std::string& group,
+                               const std::string& result) {
+  impl_->rate_limits.Add({{"group", group}, {"result", result}}).Increment();
+}
+
+void metrics::set_rate_limit_redis_up(bool up) {
+  impl_->rate_limit_redis.Add({}).Set(up ? 1 : 0);
 }
 
 void metrics::count_backend_error(const std::string& backend) {

@@ -35,6 +35,13 @@ public:
   /// A WebSocket session opened (+1) or closed (-1).
   void add_websocket_sessions(int delta);
 
+  /// Counts a rate-limit decision of a route group: allowed, limited,
+  /// fail_open or fail_closed (Redis unreachable).
+  void count_rate_limit(const std::string& group, const std::string& result);
+
+  /// Whether the rate limits' Redis answers.
+  void set_rate_limit_redis_up(bool up);
+
   // -- backends ---------------------------------------------------------------
 
   /// Exports the error counter of a backend this process talks to, at 0,

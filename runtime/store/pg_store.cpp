@@ -128,8 +128,8 @@ pg_store::find_api_key(const std::string& hash) {
     auto rows = tx.exec_params(
       "SELECT k.id, k.team_id, t.slug, array_to_string(k.scopes, ' '), "
       "k.revoked_at IS NOT NULL, "
-      "k.expires_at IS NOT NULL AND k.expires_at <= now() "
-      "FROM api_keys k JOIN teams t ON t.id = k.team_id "
+      "k.expires_at IS NOT NULL AND k.expires_at <= now(), t.plan, "
+      "t.limits::text FROM api_keys k JOIN teams t ON t.id = k.team_id "
       "WHERE k.key_hash = $1 AND t.deleted_at IS NULL",
       hash);
     if (rows.empty())
@@ -145,6 +145,8 @@ pg_store::find_api_key(const std::string& hash) {
     std::istringstream scopes{row[3].as<std::string>()};
     for (std::string s; scopes >> s;)
       rec.scopes.push_back(s);
+    rec.plan = row[6].as<std::string>();
+    rec.limits = overrides_of(row[7].as<std::string>());
     // Verified keys are cached by the gateways, so this runs at most once
     // per key and cache period: "last used" is exact to a few seconds.
     tx.exec_params("UPDATE api_keys SET last_used_at = now() WHERE id = $1",

@@ -104,6 +104,17 @@ private:
       "(extract(epoch FROM t.created_at) * 1000)::bigint FROM teams t "
       "WHERE t.deleted_at IS NULL";
 
+  /// A team's limit overrides from their JSON column.
+  static std::map<std::string, int64_t> overrides_of(const std::string& text) {
+    std::map<std::string, int64_t> out;
+    auto limits = nlohmann::json::parse(text, nullptr, false);
+    if (limits.is_object())
+      for (auto& [k, v] : limits.items())
+        if (v.is_number_integer())
+          out[k] = v.get<int64_t>();
+    return out;
+  }
+
   static std::vector<team_record> teams_of(const pqxx::result& rows) {
     std::vector<team_record> result;
     for (auto row : rows) {
@@ -112,12 +123,7 @@ private:
       rec.slug = row[1].as<std::string>();
       rec.name = row[2].as<std::string>();
       rec.plan = row[3].as<std::string>();
-      auto limits = nlohmann::json::parse(row[4].as<std::string>(), nullptr,
-                                          false);
-      if (limits.is_object())
-        for (auto& [k, v] : limits.items())
-          if (v.is_number_integer())
-            rec.limits[k] = v.get<int64_t>();
+      rec.limits = overrides_of(row[4].as<std::string>());
       rec.balance_micros = row[5].as<int64_t>();
       rec.created_at_ms = row[6].as<int64_t>();
       result.push_back(std::move(rec));

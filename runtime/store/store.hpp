@@ -161,6 +161,10 @@ struct api_key_record {
   std::string team_id;
   std::string team_slug;
   std::vector<std::string> scopes;
+  /// The team's plan and limit overrides, so that its limits travel with
+  /// the key.
+  std::string plan;
+  std::map<std::string, int64_t> limits;
 };
 
 /// The system of record (PostgreSQL). Implementations block: call them only

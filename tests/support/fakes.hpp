@@ -4,7 +4,9 @@
 #include "runtime/cache/cache_client.hpp"
 #include "runtime/store/store.hpp"
 
+#include <algorithm>
 #include <atomic>
+#include <map>
 #include <mutex>
 
 /// In-memory stand-ins for the outside services, for unit tests.
@@ -215,7 +217,36 @@ public:
                 : caf::none;
   }
 
+  /// Buckets on a clock the test moves (`now_ms`).
+  caf::expected<bucket_take> take(const std::string& key, double rate,
+                                  double burst, double cost) override {
+    if (down)
+      return make_error(ec::unavailable, "Redis unavailable: fake");
+    std::lock_guard<std::mutex> guard{mtx};
+    auto& b = buckets[key];
+    if (b.ts < 0)
+      b = {burst, now_ms};
+    b.tokens = std::min(burst, b.tokens + (now_ms - b.ts) * rate / 1000);
+    b.ts = now_ms;
+    if (b.tokens >= cost) {
+      b.tokens -= cost;
+      return bucket_take{true, 0, b.tokens};
+    }
+    return bucket_take{false,
+                       static_cast<int64_t>((cost - b.tokens) * 1000 / rate
+                                            + 0.999),
+                       b.tokens};
+  }
+
+  struct bucket {
+    double tokens = 0;
+    int64_t ts = -1;
+  };
+
   std::atomic<bool> down{false};
+  std::mutex mtx;
+  std::map<std::string, bucket> buckets;
+  int64_t now_ms = 0;
 };
 
 } // namespace sbx::test

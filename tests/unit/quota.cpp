@@ -63,6 +63,11 @@ BOOST_AUTO_TEST_CASE(plans_and_overrides_make_the_limits) {
   // Nonsense overrides are ignored, not applied.
   BOOST_CHECK_EQUAL(limits_of("free", {{"max_sandboxes", -3}}).max_sandboxes,
                     20u);
+  // Request rates per plan, and a team's own.
+  BOOST_CHECK_EQUAL(free.rate_create, 10);
+  BOOST_CHECK_EQUAL(free.rate_control, 100);
+  BOOST_CHECK_EQUAL(limits_of("enterprise", {}).rate_create, 200);
+  BOOST_CHECK_EQUAL(limits_of("pro", {{"rate_create", 3}}).rate_create, 3);
 }
 
 BOOST_FIXTURE_TEST_CASE(the_count_is_exact_and_kills_give_room_back,

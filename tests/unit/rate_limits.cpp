@@ -1,0 +1,112 @@
+// Rate limits at the gateway: token buckets (here in the fake cache, whose
+// clock the test moves), 429 with Retry-After, and what an unreachable Redis
+// does in either mode, logged once per outage and shown in the metrics.
+
+#include "actors/cache.hpp"
+#include "gateway/bridge.hpp"
+#include "gateway/rate_limits.hpp"
+#include "runtime/metrics/metrics.hpp"
+#include "tests/support/fakes.hpp"
+
+#include <boost/test/unit_test.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+
+#include <future>
+
+using namespace sbx;
+
+namespace {
+
+struct fixture {
+  caf::actor_system_config cfg;
+  std::unique_ptr<caf::actor_system> sys;
+  std::shared_ptr<test::fake_cache> redis = std::make_shared<test::fake_cache>();
+  metrics stats;
+  std::unique_ptr<bridge> b;
+
+  fixture() {
+    cfg.add_message_types<caf::id_block::sbx_types>();
+    cfg.add_message_types<caf::id_block::sbx_actors>();
+    sys = std::make_unique<caf::actor_system>(cfg);
+    b = std::make_unique<bridge>(*sys, std::chrono::seconds{5}, 100);
+  }
+
+  /// One check: the status answered, or 0 when it let the request through;
+  /// and the Retry-After header.
+  std::pair<unsigned, std::string> check(rate_limiter& rl, rate r,
+                                         const std::string& who = "team-1") {
+    std::promise<std::pair<unsigned, std::string>> p;
+    auto done = std::make_shared<std::atomic<bool>>(false);
+    rl.check("create", who, r,
+             http::responder{[&p, done](http::response res) {
+               if (!done->exchange(true))
+                 p.set_value({res.status, [&] {
+                                for (auto& [k, v] : res.headers)
+                                  if (k == "Retry-After")
+                                    return v;
+                                return std::string{};
+                              }()});
+             }},
+             [&p, done] {
+               if (!done->exchange(true))
+                 p.set_value({0, ""});
+             });
+    return p.get_future().get();
+  }
+
+  /// A limiter counting in the fake Redis (through a real cache actor).
+  std::unique_ptr<rate_limiter> limiter(bool fail_open) {
+    auto rl = std::make_unique<rate_limiter>(*sys, *b, stats, fail_open);
+    rl->attach(sys->spawn<caf::detached>(cache, redis, &stats));
+    return rl;
+  }
+
+  bool metric(const std::string& line) {
+    return stats.serialize().find(line) != std::string::npos;
+  }
+};
+
+} // namespace
+
+BOOST_FIXTURE_TEST_SUITE(rate_limits, fixture)
+
+BOOST_AUTO_TEST_CASE(a_burst_passes_then_the_rate_holds) {
+  auto rl = limiter(true);
+  rate r{2, 5};
+  for (int i = 0; i < 5; ++i)
+    BOOST_CHECK_EQUAL(check(*rl, r).first, 0u);
+  auto over = check(*rl, r);
+  BOOST_CHECK_EQUAL(over.first, 429u);
+  BOOST_CHECK_EQUAL(over.second, "1");
+  // Other subjects have buckets of their own.
+  BOOST_CHECK_EQUAL(check(*rl, r, "team-2").first, 0u);
+  // Half a second refills one token at 2/s.
+  redis->now_ms += 500;
+  BOOST_CHECK_EQUAL(check(*rl, r).first, 0u);
+  BOOST_CHECK_EQUAL(check(*rl, r).first, 429u);
+  BOOST_CHECK(metric("sandhive_rate_limit_decisions_total{group=\"create\","
+                     "result=\"limited\"} 2"));
+  rl->stop();
+}
+
+BOOST_AUTO_TEST_CASE(without_redis_open_lets_through_and_closed_refuses) {
+  redis->down = true;
+  auto open = limiter(true);
+  BOOST_CHECK_EQUAL(check(*open, {1, 1}).first, 0u);
+  BOOST_CHECK_EQUAL(check(*open, {1, 1}).first, 0u);
+  BOOST_CHECK(metric("sandhive_rate_limit_redis_up 0"));
+  BOOST_CHECK(metric("result=\"fail_open\"} 2"));
+  auto closed = limiter(false);
+  BOOST_CHECK_EQUAL(check(*closed, {1, 1}).first, 503u);
+  BOOST_CHECK(metric("result=\"fail_closed\"} 1"));
+  // Back: limits apply again.
+  redis->down = false;
+  BOOST_CHECK_EQUAL(check(*closed, {1, 1}).first, 0u);
+  BOOST_CHECK_EQUAL(check(*closed, {1, 1}).first, 429u);
+  BOOST_CHECK(metric("sandhive_rate_limit_redis_up 1"));
+  open->stop();
+  closed->stop();
+}
+
+BOOST_AUTO_TEST_SUITE_END()
