@@ -30,16 +30,6 @@ cache(cache_actor::stateful_pointer<cache_state> self,
         return err;
       return atom::ok_v;
     },
-    [self](atom::take, const std::string& key, double rate, double burst,
-           double cost) -> caf::result<bucket_take> {
-      auto r = self->state.client->take(key, rate, burst, cost);
-      if (!r) {
-        if (self->state.stats)
-          self->state.stats->count_backend_error("redis");
-        return std::move(r.error());
-      }
-      return *r;
-    },
   };
 }
 

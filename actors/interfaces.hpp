@@ -95,11 +95,7 @@ using database_actor = caf::typed_actor<
 /// Owns the Redis client; detached, because hiredis blocks.
 using cache_actor = caf::typed_actor<
   /// Checks that Redis answers.
-  caf::replies_to<atom::ping>::with<atom::ok_atom>,
-  /// Takes tokens from a rate-limit bucket (key, rate per second, burst,
-  /// cost).
-  caf::replies_to<atom::take, std::string, double, double, double>::with<
-    bucket_take>>;
+  caf::replies_to<atom::ping>::with<atom::ok_atom>>;
 
 /// Starts the components of a process in order, restarts one that dies, and
 /// stops them in reverse order.

@@ -1,6 +1,5 @@
 #pragma once
 
-#include "runtime/cache/cache_client.hpp"
 #include "runtime/sandbox/driver.hpp"
 #include "runtime/store/store.hpp"
 
@@ -39,13 +38,6 @@ struct readiness {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, readiness& x) {
   return f(caf::meta::type_name("sbx.readiness"), x.ready, x.checks);
-}
-
-/// What taking from a rate-limit bucket gave (runtime/cache).
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, bucket_take& x) {
-  return f(caf::meta::type_name("sbx.bucket_take"), x.allowed,
-           x.retry_after_ms, x.remaining);
 }
 
 /// A template as clients see it.
@@ -501,6 +493,5 @@ CAF_BEGIN_TYPE_ID_BLOCK(sbx_types, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(sbx_types, (std::vector<sbx::audit_row>))
   CAF_ADD_TYPE_ID(sbx_types, (sbx::audit_query))
   CAF_ADD_TYPE_ID(sbx_types, (sbx::new_api_key))
-  CAF_ADD_TYPE_ID(sbx_types, (sbx::bucket_take))
 
 CAF_END_TYPE_ID_BLOCK(sbx_types)

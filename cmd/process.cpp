@@ -476,7 +476,7 @@ void http_gateway::start(caf::actor_system& sys, const config& cfg,
                                      cfg.http_max_in_flight);
   // A verified key is remembered this long: also how long a revoked key
   // keeps working at most.
-  limits_ = std::make_unique<rate_limiter>(sys, *bridge_, stats,
+  limits_ = std::make_unique<rate_limiter>(stats,
                                            cfg.rate_limit_fail == "open");
   redis_timeout_ = cfg.store_timeout;
   own_redis_ = !cfg.redis_url.empty();

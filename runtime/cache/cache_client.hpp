@@ -6,16 +6,26 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace sbx {
 
 /// What taking from a token bucket gave.
 struct bucket_take {
-  bool allowed = false;
-  /// When the request would fit, if it did not.
+  /// How many of the tokens asked for were taken (all or some).
+  unsigned granted = 0;
+  /// When the rest would fit, if some did not.
   int64_t retry_after_ms = 0;
   /// Tokens left.
   double remaining = 0;
+};
+
+/// One request to take from a bucket (see cache_client::take).
+struct bucket_request {
+  std::string key;
+  double rate = 1;
+  double burst = 1;
+  double cost = 1;
 };
 
 /// The shared fast state (Redis): rate-limit buckets and short-lived caches.
@@ -29,12 +39,24 @@ public:
   /// Checks that the server answers.
   virtual caf::error ping() = 0;
 
-  /// Takes `cost` tokens from the bucket `key`, which refills at `rate` per
-  /// second up to `burst` (a new bucket is full): atomically, on the
-  /// server's clock, so that every gateway shares the bucket.
+  /// Takes up to `cost` whole tokens from the bucket `key`, which refills
+  /// at `rate` per second up to `burst` (a new bucket is full): as many as
+  /// it has, atomically, on the server's clock, so that every gateway shares
+  /// the bucket.
   virtual caf::expected<bucket_take> take(const std::string& key, double rate,
                                           double burst, double cost)
     = 0;
+
+  /// Several takes at once, answered in order; each is its own atomic
+  /// script. Redis pipelines them (one round trip for all).
+  virtual std::vector<caf::expected<bucket_take>>
+  take_many(const std::vector<bucket_request>& xs) {
+    std::vector<caf::expected<bucket_take>> out;
+    out.reserve(xs.size());
+    for (auto& x : xs)
+      out.push_back(take(x.key, x.rate, x.burst, x.cost));
+    return out;
+  }
 };
 
 using cache_client_ptr = std::unique_ptr<cache_client>;

@@ -44,33 +44,29 @@ redis_endpoint parse_url(const std::string& url) {
   return ep;
 }
 
-/// The token bucket, one atomic script: refill by the time passed (the
-/// server's clock), take if there is enough, say when there will be.
+/// The token bucket as GCRA, one atomic script: the key holds the time at
+/// which the bucket would be full again ("theoretical arrival time"), on the
+/// server's clock; one GET and one SET with expiry, so a check is cheap. It
+/// grants as many of the tokens asked for as fit.
 constexpr const char* bucket_script = R"lua(
-local rate = tonumber(ARGV[1])
-local burst = tonumber(ARGV[2])
+local per = 1000 / tonumber(ARGV[1])
+local limit = tonumber(ARGV[2]) * per
 local cost = tonumber(ARGV[3])
 local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local b = redis.call('HMGET', KEYS[1], 't', 'ts')
-local tokens = tonumber(b[1])
-local ts = tonumber(b[2])
-if tokens == nil or ts == nil then
-  tokens = burst
-  ts = now
-end
-tokens = math.min(burst, tokens + math.max(0, now - ts) * rate / 1000)
-local allowed = 0
+local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+local tat = tonumber(redis.call('GET', KEYS[1]) or now)
+if tat < now then tat = now end
+local granted = math.min(cost, math.floor((limit - (tat - now)) / per + 1e-9))
+if granted < 0 then granted = 0 end
 local wait = 0
-if tokens >= cost then
-  tokens = tokens - cost
-  allowed = 1
-else
-  wait = math.ceil((cost - tokens) * 1000 / rate)
+if granted < cost then
+  wait = math.ceil(tat + (granted + 1) * per - now - limit)
 end
-redis.call('HSET', KEYS[1], 't', tostring(tokens), 'ts', tostring(now))
-redis.call('PEXPIRE', KEYS[1], math.ceil(burst * 1000 / rate) + 1000)
-return {allowed, wait, tostring(tokens)}
+if granted > 0 then
+  tat = tat + granted * per
+  redis.call('SET', KEYS[1], tostring(tat), 'PX', math.ceil(tat - now) + 1)
+end
+return {granted, wait, tostring((limit - (tat - now)) / per)}
 )lua";
 
 class redis_client final : public cache_client {
@@ -94,56 +90,75 @@ public:
 
   caf::expected<bucket_take> take(const std::string& key, double rate,
                                   double burst, double cost) override {
-    bucket_take result;
-    auto read = [&](redisReply* r) -> caf::error {
-      if (r->type == REDIS_REPLY_ERROR)
-        return make_error(ec::unavailable, std::string{"Redis: "} + r->str);
-      if (r->type != REDIS_REPLY_ARRAY || r->elements != 3)
-        return make_error(ec::unavailable, "Redis answered the bucket oddly");
-      result.allowed = r->element[0]->integer == 1;
-      result.retry_after_ms = r->element[1]->integer;
-      result.remaining = std::atof(r->element[2]->str ? r->element[2]->str
-                                                      : "0");
-      return caf::none;
+    return std::move(take_many({{key, rate, burst, cost}}).front());
+  }
+
+  std::vector<caf::expected<bucket_take>>
+  take_many(const std::vector<bucket_request>& xs) override {
+    auto all = [&](const caf::error& err) {
+      return std::vector<caf::expected<bucket_take>>(xs.size(), err);
     };
-    auto args = [&](const std::string& cmd, const std::string& script) {
-      return std::vector<std::string>{cmd,
-                                      script,
-                                      "1",
-                                      key,
-                                      std::to_string(rate),
-                                      std::to_string(burst),
-                                      std::to_string(cost)};
-    };
-    // By hash after the first time; a server that forgot the script (it
-    // restarted) gets it again.
-    if (!sha_.empty()) {
+    if (!ctx_)
+      if (auto err = connect())
+        return all(err);
+    // The script's hash is known after the first load; a server that
+    // forgot it (a restart) gets it again, and the batch is retried once.
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      if (sha_.empty()) {
+        auto err = raw({"SCRIPT", "LOAD", bucket_script}, [&](redisReply* r) {
+          if (r->type != REDIS_REPLY_STRING)
+            return make_error(ec::unavailable,
+                              "Redis refused the bucket script");
+          sha_ = r->str;
+          return caf::error{};
+        });
+        if (err)
+          return all(err);
+      }
+      // Pipelined: every command written, then every reply read.
+      for (auto& x : xs) {
+        auto rate = std::to_string(x.rate);
+        auto burst = std::to_string(x.burst);
+        auto cost = std::to_string(x.cost);
+        const char* argv[] = {"EVALSHA",     sha_.c_str(),  "1",
+                              x.key.c_str(), rate.c_str(),  burst.c_str(),
+                              cost.c_str()};
+        size_t lens[] = {7,           sha_.size(),  1,
+                         x.key.size(), rate.size(), burst.size(),
+                         cost.size()};
+        if (redisAppendCommandArgv(ctx_, 7, argv, lens) != REDIS_OK)
+          return all(fail("cannot send to Redis"));
+      }
+      std::vector<caf::expected<bucket_take>> out;
       bool noscript = false;
-      auto err = command(args("EVALSHA", sha_), [&](redisReply* r) {
+      for (size_t i = 0; i < xs.size(); ++i) {
+        void* reply = nullptr;
+        if (redisGetReply(ctx_, &reply) != REDIS_OK || reply == nullptr)
+          return all(fail(ctx_ && ctx_->errstr[0] ? ctx_->errstr
+                                                  : "connection lost"));
+        auto r = static_cast<redisReply*>(reply);
         if (r->type == REDIS_REPLY_ERROR
             && std::strncmp(r->str, "NOSCRIPT", 8) == 0) {
           noscript = true;
-          return caf::error{};
+        } else if (r->type != REDIS_REPLY_ARRAY || r->elements != 3) {
+          out.push_back(make_error(ec::unavailable,
+                                   r->type == REDIS_REPLY_ERROR
+                                     ? std::string{"Redis: "} + r->str
+                                     : "Redis answered the bucket oddly"));
+        } else {
+          out.push_back(bucket_take{
+            static_cast<unsigned>(r->element[0]->integer),
+            r->element[1]->integer,
+            std::atof(r->element[2]->str ? r->element[2]->str : "0")});
         }
-        return read(r);
-      });
-      if (!noscript) {
-        if (err)
-          return err;
-        return result;
+        freeReplyObject(r);
       }
+      if (!noscript)
+        return out;
+      sha_.clear();
     }
-    auto err = command({"SCRIPT", "LOAD", bucket_script}, [&](redisReply* r) {
-      if (r->type != REDIS_REPLY_STRING)
-        return make_error(ec::unavailable, "Redis refused the bucket script");
-      sha_ = r->str;
-      return caf::error{};
-    });
-    if (err)
-      return err;
-    if (auto err = command(args("EVALSHA", sha_), read))
-      return err;
-    return result;
+    return all(make_error(ec::unavailable, "Redis keeps forgetting the "
+                                           "bucket script"));
   }
 
 private:

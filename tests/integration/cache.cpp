@@ -9,8 +9,31 @@
 
 #include <thread>
 
+#include <hiredis/hiredis.h>
+
+#include <unistd.h>
+
 using namespace sbx;
 using namespace std::chrono_literals;
+
+namespace {
+
+/// SCRIPT FLUSH, as a Redis restart would forget the scripts.
+void flush_scripts(const std::string& url) {
+  auto rest = url.substr(url.find("://") + 3);
+  auto at = rest.rfind('@');
+  auto password = rest.substr(1, at - 1);
+  auto port = std::stoi(rest.substr(rest.rfind(':') + 1));
+  auto* c = redisConnect("127.0.0.1", port);
+  BOOST_REQUIRE(c && !c->err);
+  freeReplyObject(redisCommand(c, "AUTH %s", password.c_str()));
+  auto* r = static_cast<redisReply*>(redisCommand(c, "SCRIPT FLUSH"));
+  BOOST_CHECK(r && r->type == REDIS_REPLY_STATUS);
+  freeReplyObject(r);
+  redisFree(c);
+}
+
+} // namespace
 
 BOOST_AUTO_TEST_SUITE(cache)
 
@@ -18,6 +41,47 @@ BOOST_AUTO_TEST_CASE(ping_answers_on_the_real_server) {
   auto c = make_redis_client(test::services::get().redis().url(), 1s);
   BOOST_TEST(!c->ping());
   BOOST_TEST(!c->ping());
+}
+
+BOOST_AUTO_TEST_CASE(token_buckets_are_shared_exact_and_refill) {
+  auto url = test::services::get().redis().url();
+  auto a = make_redis_client(url, 1s);
+  auto b = make_redis_client(url, 1s);
+  auto key = "rl:test:" + std::to_string(::getpid());
+  // A burst of 5 at 1 per second, drawn from two clients (two gateways).
+  unsigned granted = 0;
+  for (int i = 0; i < 4; ++i) {
+    auto r = (i % 2 ? a : b)->take(key, 1, 5, 1);
+    BOOST_REQUIRE(r);
+    granted += r->granted;
+  }
+  BOOST_CHECK_EQUAL(granted, 4u);
+  // Several at once: as many as fit, and when the rest would.
+  auto many = a->take(key, 1, 5, 3);
+  BOOST_REQUIRE(many);
+  BOOST_CHECK_EQUAL(many->granted, 1u);
+  BOOST_CHECK_GT(many->retry_after_ms, 0);
+  BOOST_CHECK_LE(many->retry_after_ms, 1000);
+  auto none = b->take(key, 1, 5, 1);
+  BOOST_REQUIRE(none);
+  BOOST_CHECK_EQUAL(none->granted, 0u);
+  // One token back after a second.
+  std::this_thread::sleep_for(1100ms);
+  auto again = a->take(key, 1, 5, 1);
+  BOOST_REQUIRE(again);
+  BOOST_CHECK_EQUAL(again->granted, 1u);
+  // Pipelined, and after the server forgot the script.
+  std::vector<bucket_request> xs;
+  for (int i = 0; i < 10; ++i)
+    xs.push_back({key + ":" + std::to_string(i), 100, 2, 1});
+  auto rs = a->take_many(xs);
+  BOOST_REQUIRE_EQUAL(rs.size(), 10u);
+  for (auto& r : rs)
+    BOOST_CHECK(r && r->granted == 1);
+  flush_scripts(url);
+  rs = a->take_many(xs);
+  for (auto& r : rs)
+    BOOST_CHECK(r && r->granted == 1);
 }
 
 BOOST_AUTO_TEST_CASE(a_wrong_password_is_an_error) {

@@ -5,6 +5,7 @@
 #include "runtime/store/store.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <atomic>
 #include <map>
 #include <mutex>
@@ -228,14 +229,13 @@ public:
       b = {burst, now_ms};
     b.tokens = std::min(burst, b.tokens + (now_ms - b.ts) * rate / 1000);
     b.ts = now_ms;
-    if (b.tokens >= cost) {
-      b.tokens -= cost;
-      return bucket_take{true, 0, b.tokens};
-    }
-    return bucket_take{false,
-                       static_cast<int64_t>((cost - b.tokens) * 1000 / rate
-                                            + 0.999),
-                       b.tokens};
+    auto granted = static_cast<unsigned>(
+      std::max(0.0, std::min(cost, std::floor(b.tokens + 1e-9))));
+    b.tokens -= granted;
+    int64_t wait = 0;
+    if (granted < cost)
+      wait = static_cast<int64_t>(std::ceil((1 - b.tokens) * 1000 / rate));
+    return bucket_take{granted, wait, b.tokens};
   }
 
   struct bucket {

@@ -2,15 +2,11 @@
 // clock the test moves), 429 with Retry-After, and what an unreachable Redis
 // does in either mode, logged once per outage and shown in the metrics.
 
-#include "actors/cache.hpp"
-#include "gateway/bridge.hpp"
 #include "gateway/rate_limits.hpp"
 #include "runtime/metrics/metrics.hpp"
 #include "tests/support/fakes.hpp"
 
 #include <boost/test/unit_test.hpp>
-#include <caf/actor_system.hpp>
-#include <caf/actor_system_config.hpp>
 
 #include <future>
 
@@ -19,18 +15,8 @@ using namespace sbx;
 namespace {
 
 struct fixture {
-  caf::actor_system_config cfg;
-  std::unique_ptr<caf::actor_system> sys;
   std::shared_ptr<test::fake_cache> redis = std::make_shared<test::fake_cache>();
   metrics stats;
-  std::unique_ptr<bridge> b;
-
-  fixture() {
-    cfg.add_message_types<caf::id_block::sbx_types>();
-    cfg.add_message_types<caf::id_block::sbx_actors>();
-    sys = std::make_unique<caf::actor_system>(cfg);
-    b = std::make_unique<bridge>(*sys, std::chrono::seconds{5}, 100);
-  }
 
   /// One check: the status answered, or 0 when it let the request through;
   /// and the Retry-After header.
@@ -55,10 +41,10 @@ struct fixture {
     return p.get_future().get();
   }
 
-  /// A limiter counting in the fake Redis (through a real cache actor).
+  /// A limiter counting in the fake Redis.
   std::unique_ptr<rate_limiter> limiter(bool fail_open) {
-    auto rl = std::make_unique<rate_limiter>(*sys, *b, stats, fail_open);
-    rl->attach(sys->spawn<caf::detached>(cache, redis, &stats));
+    auto rl = std::make_unique<rate_limiter>(stats, fail_open);
+    rl->use(redis);
     return rl;
   }
 
