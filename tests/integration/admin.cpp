@@ -350,9 +350,16 @@ BOOST_FIXTURE_TEST_CASE(the_interactive_shell_edits_completes_and_quits,
 
 BOOST_FIXTURE_TEST_CASE(the_dashboard_names_only_metrics_that_exist,
                         fixture) {
-  // Traffic first, so that every labelled series has a sample.
+  // Traffic first, so that every labelled series has a sample: a sandbox
+  // that lives until the control's samplers (every 0.5–1 s) have seen it.
   auto sb = c->create(0);
   BOOST_REQUIRE(!sb.first.empty());
+  BOOST_CHECK(eventually(
+    [&] {
+      auto f = families(c->metrics_ports().at("control"));
+      return f.count("sandhive_sandboxes") && f.count("sandhive_node_up");
+    },
+    10s));
   c->api(0, "DELETE", "/sandboxes/" + sb.first);
   std::set<std::string> exported;
   for (auto& [who, port] : c->metrics_ports())
