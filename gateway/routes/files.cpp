@@ -447,13 +447,22 @@ http::handler sandbox_health(api_context& ctx) {
     ctx.sandboxes.find(id, [&ctx, id, respond](caf::expected<sandbox_route> r) {
       if (!r)
         return respond(sandbox_gone(id));
+      // A sandbox found dead here is dead for the control plane too, at
+      // once: a client that saw isRunning() turn false must not get its
+      // info from a cache that has not heard yet.
       ctx.bridge.request(
         r->handle,
-        [id, respond](const sandbox_info& info) {
+        [&ctx, id, respond](const sandbox_info& info) {
+          if (info.state == "killed")
+            ctx.sandboxes.forget(id);
           respond(info.state == "running" ? http::response::empty(204)
                                           : sandbox_gone(id));
         },
-        [id, respond](const caf::error&) { respond(sandbox_gone(id)); },
+        [&ctx, id, respond](const caf::error& err) {
+          if (err == caf::sec::request_receiver_down)
+            ctx.sandboxes.forget(id);
+          respond(sandbox_gone(id));
+        },
         atom::get_v);
     });
   };
