@@ -185,7 +185,8 @@ json team_json(const team_info& t) {
             {"max_memory_mb", t.limits.max_memory_mb},
             {"max_lifetime_s", t.limits.max_lifetime_ms / 1000},
             {"rate_create", t.limits.rate_create},
-            {"rate_control", t.limits.rate_control}}},
+            {"rate_control", t.limits.rate_control},
+            {"max_sandbox_hours", t.limits.max_sandbox_hours}}},
           {"overrides", t.overrides},
           {"balance_micros", t.balance_micros},
           {"created_at_ms", t.created_at_ms}};

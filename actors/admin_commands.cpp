@@ -194,7 +194,7 @@ std::vector<std::string> candidates(kind k, const id_source& ids) {
 const std::vector<std::string>& quota_keys() {
   static const std::vector<std::string> keys
     = {"plan",           "max_sandboxes", "max_vcpu",    "max_memory_mb",
-       "max_lifetime_s", "rate_create",   "rate_control"};
+       "max_lifetime_s", "rate_create",   "rate_control", "max_sandbox_hours"};
   return keys;
 }
 
@@ -235,7 +235,8 @@ const std::vector<command_spec>& commands() {
      "change a team's plan or limits",
      "Keys: plan (free, pro, enterprise), max_sandboxes, max_vcpu, "
      "max_memory_mb, max_lifetime_s, rate_create and rate_control (requests "
-     "per second through the gateways). A value of 'default' removes the "
+     "per second through the gateways), max_sandbox_hours (a calendar "
+     "month). A value of 'default' removes the "
      "team's override so that its plan's limit applies. Takes effect at "
      "once for new sandboxes.",
      true, false},

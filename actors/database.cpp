@@ -83,7 +83,7 @@ database(database_actor::stateful_pointer<database_state> self,
       sandbox_record rec{info.id,        info.team,      info.template_id,
                          info.node,      info.metadata,  info.vcpu,
                          info.memory_mb, info.disk_mb,   info.state,
-                         info.started_at_ms, info.end_reason};
+                         info.started_at_ms, info.end_reason, info.api_key_id};
       if (auto err = timed(self,
                            [&](store& db) { return db.record_sandbox(rec); })) {
         // Lost records are a gap in history, not an outage: log and go on.
@@ -110,6 +110,7 @@ database(database_actor::stateful_pointer<database_state> self,
         x.memory_mb = r.memory_mb;
         x.disk_mb = r.disk_mb;
         x.started_at_ms = r.created_at_ms;
+        x.api_key_id = r.api_key_id;
         result.push_back(std::move(x));
       }
       return result;
@@ -163,6 +164,25 @@ database(database_actor::stateful_pointer<database_state> self,
         return err;
       }
       return atom::ok_v;
+    },
+    // -- usage -----------------------------------------------------------------
+    [self](atom::put,
+           const std::vector<usage_record>& xs) -> caf::result<uint64_t> {
+      auto n = timed(self, [&](store& db) { return db.record_usage(xs); });
+      if (!n)
+        return std::move(n.error());
+      return static_cast<uint64_t>(*n);
+    },
+    [self](atom::get_atom, atom::usage,
+           const std::string& team) -> caf::result<uint64_t> {
+      return unwrap(
+        timed(self, [&](store& db) { return db.month_sandbox_ms(team); }));
+    },
+    [self](atom::list, atom::usage, const std::string& team, int64_t from_ms,
+           int64_t to_ms) -> caf::result<std::vector<usage_day>> {
+      return unwrap(timed(self, [&](store& db) {
+        return db.usage_days(team, from_ms, to_ms);
+      }));
     },
     [self](atom::list, atom::audit,
            const audit_query& q) -> caf::result<std::vector<audit_row>> {

@@ -90,7 +90,14 @@ using database_actor = caf::typed_actor<
     std::vector<api_key_row>>,
   /// Revokes a team's API key (team id, key id).
   caf::replies_to<atom::revoke, atom::api_key, std::string, std::string>::with<
-    api_key_row>>;
+    api_key_row>,
+  /// Stores usage records (a resend is harmless); answers how many were new.
+  caf::replies_to<atom::put, std::vector<usage_record>>::with<uint64_t>,
+  /// Milliseconds a team's sandboxes ran this month.
+  caf::replies_to<atom::get_atom, atom::usage, std::string>::with<uint64_t>,
+  /// A team's usage per day (team, from, to in Unix ms).
+  caf::replies_to<atom::list, atom::usage, std::string, int64_t,
+                  int64_t>::with<std::vector<usage_day>>>;
 
 /// Owns the Redis client; detached, because hiredis blocks.
 using cache_actor = caf::typed_actor<
@@ -245,7 +252,9 @@ using user_actor = caf::typed_actor<
   /// Limits and counters.
   caf::replies_to<atom::get_atom>::with<team_usage>,
   /// Replaces the limits (an operator changed them).
-  caf::replies_to<atom::limits, team_limits>::with<atom::ok_atom>>;
+  caf::replies_to<atom::limits, team_limits>::with<atom::ok_atom>,
+  /// The milliseconds the team's sandboxes ran this month (from billing).
+  caf::reacts_to<atom::usage, uint64_t>>;
 
 /// Places sandboxes on nodes by load and quota, and knows the nodes: their
 /// capacity, use, warm pools, health and whether they take new sandboxes.
@@ -281,6 +290,9 @@ using scheduler_actor = caf::typed_actor<
   caf::replies_to<atom::stats>::with<scheduler_stats>,
   /// A sandbox ended (from the directory): its quota is released.
   caf::reacts_to<atom::ended, sandbox_info>,
+  /// A team's sandboxes ran this many milliseconds this month (from
+  /// billing), for its monthly sandbox-hours.
+  caf::reacts_to<atom::usage, std::string, uint64_t>,
   /// Internal: check heartbeats and drain deadlines.
   caf::reacts_to<atom::tick>>;
 
@@ -315,6 +327,24 @@ using directory_actor = caf::typed_actor<
   /// Internal: time to update the metrics.
   caf::reacts_to<atom::sample>>;
 
+/// Usage and, later, money: stores the usage nodes measure and keeps the
+/// teams' monthly sandbox-hours current in the scheduler.
+using billing_actor = caf::typed_actor<
+  /// Usage a node measured; answered once PostgreSQL has it (a resend
+  /// changes nothing), so the node may forget it.
+  caf::replies_to<atom::usage, std::vector<usage_record>>::with<
+    atom::ok_atom>>;
+
+/// A node's meter: samples its sandboxes' cgroups and sends their usage to
+/// billing, keeping what billing has not confirmed (on disk too).
+using meter_actor = caf::typed_actor<
+  /// Internal: time to sample.
+  caf::reacts_to<atom::tick>,
+  /// A sandbox of the node changed or ended (from the node).
+  caf::reacts_to<atom::event, sandbox_event>,
+  /// Internal: send what waits.
+  caf::reacts_to<atom::usage>>;
+
 /// The operators' side of the control: runs the commands of `sandhive
 /// admin` (see actors/admin_commands.hpp) for the sessions the door opened,
 /// and writes every change to the audit log.
@@ -337,6 +367,7 @@ struct cluster_handles {
   database_actor database;
   admin_actor admin;
   std::string session;
+  billing_actor billing;
   /// The Redis gateways share rate limits in (unless they have their own
   /// redis-url).
   std::string redis_url;
@@ -345,7 +376,8 @@ struct cluster_handles {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, cluster_handles& x) {
   return f(caf::meta::type_name("sbx.cluster_handles"), x.scheduler,
-           x.directory, x.database, x.admin, x.session, x.redis_url);
+           x.directory, x.database, x.admin, x.session, x.billing,
+           x.redis_url);
 }
 
 /// The only actor the control publishes on its cluster port: admits the
@@ -401,6 +433,8 @@ CAF_BEGIN_TYPE_ID_BLOCK(sbx_actors, caf::id_block::sbx_types::end)
   CAF_ADD_TYPE_ID(sbx_actors, (sbx::door_actor))
   CAF_ADD_TYPE_ID(sbx_actors, (sbx::member_actor))
   CAF_ADD_TYPE_ID(sbx_actors, (sbx::admin_actor))
+  CAF_ADD_TYPE_ID(sbx_actors, (sbx::billing_actor))
+  CAF_ADD_TYPE_ID(sbx_actors, (sbx::meter_actor))
   CAF_ADD_TYPE_ID(sbx_actors, (sbx::admin_client_actor))
   CAF_ADD_TYPE_ID(sbx_actors, (sbx::node_registration))
   CAF_ADD_TYPE_ID(sbx_actors, (sbx::cluster_handles))

@@ -93,13 +93,15 @@ struct sandbox_request {
   unsigned vcpu = 0;
   uint64_t memory_mb = 0;
   uint64_t disk_mb = 0;
+  /// The API key that asks (for usage per key), if one does.
+  std::string api_key_id;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, sandbox_request& x) {
   return f(caf::meta::type_name("sbx.sandbox_request"), x.template_id, x.team,
            x.metadata, x.envs, x.timeout_ms, x.auto_pause, x.access_token,
-           x.vcpu, x.memory_mb, x.disk_mb);
+           x.vcpu, x.memory_mb, x.disk_mb, x.api_key_id);
 }
 
 /// A sandbox as clients see it.
@@ -124,6 +126,8 @@ struct sandbox_info {
   std::string end_reason;
   /// Grows with every change, so that a cache keeps the newest.
   uint64_t revision = 0;
+  /// The API key that created it, if one did.
+  std::string api_key_id;
 };
 
 template <class Inspector>
@@ -131,7 +135,7 @@ typename Inspector::result_type inspect(Inspector& f, sandbox_info& x) {
   return f(caf::meta::type_name("sbx.sandbox_info"), x.id, x.template_id,
            x.team, x.node, x.state, x.metadata, x.vcpu, x.memory_mb, x.disk_mb,
            x.started_at_ms, x.end_at_ms, x.access_token, x.end_reason,
-           x.revision);
+           x.revision, x.api_key_id);
 }
 
 /// Resource use of a sandbox, from its cgroup and writable layer.
@@ -223,13 +227,15 @@ struct team_limits {
   /// seconds' worth): sandbox creates, and every other control-plane call.
   double rate_create = 10;
   double rate_control = 100;
+  /// Sandbox-hours a calendar month (0: no limit).
+  uint64_t max_sandbox_hours = 100;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, team_limits& x) {
   return f(caf::meta::type_name("sbx.team_limits"), x.max_sandboxes,
            x.max_vcpu, x.max_memory_mb, x.max_lifetime_ms, x.rate_create,
-           x.rate_control);
+           x.rate_control, x.max_sandbox_hours);
 }
 
 /// Who an API key belongs to, once verified, with the team's limits (its
@@ -364,6 +370,21 @@ typename Inspector::result_type inspect(Inspector& f, audit_query& x) {
            x.to_ms, x.action, x.limit, x.before_id);
 }
 
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, usage_record& x) {
+  return f(caf::meta::type_name("sbx.usage_record"), x.id, x.team_id,
+           x.sandbox_id, x.template_id, x.api_key_id, x.node,
+           x.period_start_ms, x.period_end_ms, x.cpu_usec, x.memory_mib_ms,
+           x.disk_mib_ms, x.vcpu_ms);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, usage_day& x) {
+  return f(caf::meta::type_name("sbx.usage_day"), x.date, x.template_id,
+           x.api_key_id, x.sandbox_ms, x.cpu_usec, x.vcpu_ms, x.memory_mib_ms,
+           x.disk_mib_ms);
+}
+
 /// A new API key to store: made (and shown once) by the gateway, stored as
 /// its hash.
 struct new_api_key {
@@ -493,5 +514,9 @@ CAF_BEGIN_TYPE_ID_BLOCK(sbx_types, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(sbx_types, (std::vector<sbx::audit_row>))
   CAF_ADD_TYPE_ID(sbx_types, (sbx::audit_query))
   CAF_ADD_TYPE_ID(sbx_types, (sbx::new_api_key))
+  CAF_ADD_TYPE_ID(sbx_types, (sbx::usage_record))
+  CAF_ADD_TYPE_ID(sbx_types, (std::vector<sbx::usage_record>))
+  CAF_ADD_TYPE_ID(sbx_types, (sbx::usage_day))
+  CAF_ADD_TYPE_ID(sbx_types, (std::vector<sbx::usage_day>))
 
 CAF_END_TYPE_ID_BLOCK(sbx_types)

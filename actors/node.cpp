@@ -115,7 +115,10 @@ void release(self_ptr self, const std::string& id, const std::string& reason) {
   st.memory_used_mb -= i->second.memory_mb;
   self->demonitor(i->second.handle.address());
   st.sandboxes.erase(i);
-  sandbox_event ev{id, "killed", reason, 0};
+  sandbox_event ev{id, "killed", reason,
+                   std::chrono::duration_cast<std::chrono::milliseconds>(
+                     std::chrono::system_clock::now().time_since_epoch())
+                     .count()};
   for (auto& s : st.subscribers)
     caf::anon_send(s, atom::event_v, ev);
 }

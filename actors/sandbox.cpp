@@ -450,6 +450,7 @@ sandbox_impl::behavior_type sandbox_impl::make_behavior() {
         }
         info_.team = req.team;
         info_.metadata = req.metadata;
+        info_.api_key_id = req.api_key_id;
         // A warm sandbox's life, as its client sees it, starts now.
         info_.started_at_ms = now_ms();
         info_.access_token = req.access_token;

@@ -4,6 +4,7 @@
 #include "runtime/log/log.hpp"
 
 #include <chrono>
+#include <ctime>
 
 namespace sbx {
 
@@ -22,11 +23,11 @@ team_limits limits_of(const std::string& plan,
   // E2B's own tiers: hobby 20 sandboxes of 1 hour, pro 100 of 24 hours.
   team_limits x;
   if (plan == "pro") {
-    x = {100, 8, 8192, 24 * 3600 * 1000, 50, 500};
+    x = {100, 8, 8192, 24 * 3600 * 1000, 50, 500, 5000};
   } else if (plan == "enterprise") {
-    x = {1000, 32, 65536, 7 * 24 * 3600 * 1000ll, 200, 2000};
+    x = {1000, 32, 65536, 7 * 24 * 3600 * 1000ll, 200, 2000, 0};
   } else {
-    x = {20, 2, 4096, 3600 * 1000, 10, 100};
+    x = {20, 2, 4096, 3600 * 1000, 10, 100, 100};
   }
   auto get = [&](const char* key, auto& field, int64_t scale = 1) {
     auto i = overrides.find(key);
@@ -39,6 +40,7 @@ team_limits limits_of(const std::string& plan,
   get("max_lifetime_s", x.max_lifetime_ms, 1000);
   get("rate_create", x.rate_create);
   get("rate_control", x.rate_control);
+  get("max_sandbox_hours", x.max_sandbox_hours);
   return x;
 }
 
@@ -47,8 +49,8 @@ user_actor::behavior_type user(user_actor::stateful_pointer<user_state> self,
                                std::function<database_actor()> database) {
   self->state.team = team;
   self->state.limits = limits_of("free", {});
-  // Nothing is reserved before the limits are known.
-  if (auto db = database ? database() : database_actor{})
+  // Nothing is reserved before the limits and this month's use are known.
+  if (auto db = database ? database() : database_actor{}) {
     self->request(db, std::chrono::seconds{5}, atom::get_v, atom::limits_v, team)
       .await([self](const team_limits& x) { self->state.limits = x; },
              [self](caf::error& err) {
@@ -57,6 +59,14 @@ user_actor::behavior_type user(user_actor::stateful_pointer<user_state> self,
                  "apply",
                  self->state.team, message_of(err));
              });
+    self->request(db, std::chrono::seconds{5}, atom::get_v, atom::usage_v, team)
+      .await([self](uint64_t ms) { self->state.month_ms = ms; },
+             [self](caf::error& err) {
+               log::get("user")->warn("cannot load this month's usage of "
+                                      "team {} ({}); counting from 0",
+                                      self->state.team, message_of(err));
+             });
+  }
   return {
     [self](atom::reserve, const std::string& key,
            const sandbox_request& req) -> caf::result<atom::ok_atom> {
@@ -80,6 +90,22 @@ user_actor::behavior_type user(user_actor::stateful_pointer<user_state> self,
                             + " seconds for this team");
       if (st.holds.count(key))
         return atom::ok_v;
+      if (lim.max_sandbox_hours > 0
+          && st.month_ms >= lim.max_sandbox_hours * 3'600'000) {
+        // Until the month is over.
+        auto now = std::time(nullptr);
+        std::tm tm{};
+        gmtime_r(&now, &tm);
+        tm.tm_mday = 1;
+        tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+        tm.tm_mon += 1;
+        auto next = timegm(&tm);
+        return make_error(ec::resource_exhausted,
+                          "This team has used its "
+                            + std::to_string(lim.max_sandbox_hours)
+                            + " sandbox-hours of this month",
+                          std::max<int64_t>(1, next - now));
+      }
       if (st.holds.size() >= lim.max_sandboxes) {
         // When the first of them times out, at the latest.
         auto now = now_ms();
@@ -127,6 +153,9 @@ user_actor::behavior_type user(user_actor::stateful_pointer<user_state> self,
     [self](atom::limits, const team_limits& x) -> caf::result<atom::ok_atom> {
       self->state.limits = x;
       return atom::ok_v;
+    },
+    [self](atom::usage, uint64_t month_ms) {
+      self->state.month_ms = month_ms;
     },
   };
 }

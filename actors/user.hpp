@@ -9,7 +9,8 @@
 namespace sbx {
 
 /// The limits of a plan (free, pro, enterprise) with a team's overrides
-/// (max_sandboxes, max_vcpu, max_memory_mb, max_lifetime_s) applied.
+/// (max_sandboxes, max_vcpu, max_memory_mb, max_lifetime_s, rate_create,
+/// rate_control, max_sandbox_hours) applied.
 team_limits limits_of(const std::string& plan,
                       const std::map<std::string, int64_t>& overrides);
 
@@ -28,6 +29,8 @@ struct user_state {
   team_limits limits;
   /// By reservation key until committed, then by sandbox id.
   std::map<std::string, hold> holds;
+  /// Milliseconds its sandboxes ran this month, as billing last counted.
+  uint64_t month_ms = 0;
 };
 
 /// One team: checks a create against the team's limits and counts what the

@@ -139,6 +139,7 @@ int run_node(const config& cfg) {
   if (!first_node)
     return fail("cannot start the node: " + message_of(first_node.error()));
   auto node_handle = std::make_shared<live_handle<node_actor>>();
+  auto billing_handle = std::make_shared<live_handle<billing_actor>>();
   supervisor_config scfg;
   scfg.on_start = [node_handle](const std::string& name, const caf::actor& a) {
     if (name == "node")
@@ -155,9 +156,16 @@ int run_node(const config& cfg) {
     mc.secret = *secret;
     mc.node = [node_handle] { return node_handle->get(); };
     mc.address = address;
+    mc.on_join = [billing_handle](const cluster_handles& h) {
+      billing_handle->set(h.billing);
+    };
     mc.on_refused = exit_when_refused();
     return caf::actor_cast<caf::actor>(sys.spawn(member, mc));
   }, "control");
+  scfg.add("meter", meter_component(
+                      node_handle,
+                      [billing_handle] { return billing_handle->get(); },
+                      ncfg.name, data_dir, cfg.usage_interval));
   auto sup = sys->spawn(supervisor, scfg);
   metrics.start(*sys, cfg, sup);
   lg->info("sandhive node '{}' is up: joining {}:{}, gateways reach it at {}",
@@ -166,6 +174,7 @@ int run_node(const config& cfg) {
   metrics.stop();
   stop_supervisor(*sys, sup);
   node_handle->set(node_actor{});
+  billing_handle->set(billing_actor{});
   mm = nullptr;
   sys.reset();
   ::close(lock_fd);

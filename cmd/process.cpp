@@ -1,6 +1,8 @@
 #include "cmd/process.hpp"
 
 #include "actors/admin.hpp"
+#include "actors/billing.hpp"
+#include "actors/meter.hpp"
 #include "actors/directory.hpp"
 #include "actors/door.hpp"
 #include "actors/error.hpp"
@@ -244,7 +246,8 @@ control_roles::control_roles(caf::actor_system& sys, const config& cfg,
   dc.admin_token = std::move(keys.admin_token);
   dc.handles = [&live, redis_url] {
     return cluster_handles{live.scheduler(), live.directory(), live.database(),
-                           live.admin(),     "",               redis_url};
+                           live.admin(),     "",               live.billing(),
+                           redis_url};
   };
   dc.middleman = cluster_middleman(sys, cfg);
   door_ = sys.spawn(sbx::door, std::move(dc));
@@ -266,6 +269,12 @@ void control_roles::add_components(supervisor_config& scfg) {
   sc.stats = stats;
   scfg.add("scheduler", [sc](caf::actor_system& sys) {
     return caf::actor_cast<caf::actor>(sys.spawn(scheduler, sc));
+  });
+  billing_config bc;
+  bc.database = [&live] { return live.database(); };
+  bc.scheduler = [&live] { return live.scheduler(); };
+  scfg.add("billing", [bc](caf::actor_system& sys) {
+    return caf::actor_cast<caf::actor>(sys.spawn(billing, bc));
   });
   admin_config ac;
   ac.scheduler = [&live] { return live.scheduler(); };
@@ -436,6 +445,22 @@ node_config node_config_of(const config& cfg, const std::string& data_dir) {
 }
 
 std::function<caf::actor(caf::actor_system&)>
+meter_component(std::shared_ptr<live_handle<node_actor>> node,
+                std::function<billing_actor()> billing, const std::string& name,
+                const std::string& data_dir,
+                std::chrono::milliseconds interval) {
+  meter_config mc;
+  mc.interval = interval;
+  mc.node_name = name;
+  mc.node = [node] { return node->get(); };
+  mc.billing = std::move(billing);
+  mc.spool = data_dir + "/usage-pending.json";
+  return [mc](caf::actor_system& sys) {
+    return caf::actor_cast<caf::actor>(sys.spawn(meter, mc));
+  };
+}
+
+std::function<caf::actor(caf::actor_system&)>
 node_component(node_actor first, node_config cfg) {
   auto pending = std::make_shared<caf::actor>(caf::actor_cast<caf::actor>(first));
   return [pending, cfg](caf::actor_system& sys) {
@@ -502,6 +527,7 @@ void http_gateway::start(caf::actor_system& sys, const config& cfg,
   routes::add_websockets(routes_, *api_);
   routes::add_accounts(routes_, *api_);
   routes::add_keys(routes_, *api_);
+  routes::add_usage(routes_, *api_);
   server_.start();
 }
 

@@ -232,6 +232,13 @@ private:
   bool enabled_ = false;
 };
 
+/// The supervisor's maker of this machine's usage meter, following the
+/// live node and sending to `billing`; waiting usage spools in the data dir.
+std::function<caf::actor(caf::actor_system&)>
+meter_component(std::shared_ptr<live_handle<node_actor>> node,
+                std::function<billing_actor()> billing, const std::string& name,
+                const std::string& data_dir, std::chrono::milliseconds interval);
+
 /// The HTTP side of a process: it listens first (so that a port in use
 /// fails before anything slow starts), then serves the routes once the
 /// actors they talk to run.

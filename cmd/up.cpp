@@ -89,6 +89,9 @@ int run_up(const config& cfg) {
     mc.on_join = [joined](const cluster_handles&) { joined->set(); };
     return caf::actor_cast<caf::actor>(sys.spawn(member, mc));
   });
+  scfg.add("meter", meter_component(node_handle,
+                                    [&live] { return live.billing(); },
+                                    ncfg.name, data_dir, cfg.usage_interval));
   auto sup = sys->spawn(supervisor, scfg);
   // Serve once this machine's node takes sandboxes.
   if (!joined->wait_for(std::chrono::seconds{10}))

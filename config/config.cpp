@@ -222,6 +222,9 @@ const std::vector<setting>& settings() {
     {"admin-token-file", "file holding the admin token (control: made when "
                          "missing; default <data-dir>/admin-token)",
      "", text(&config::admin_token_file)},
+    {"usage-interval", "node: how often sandboxes' usage is measured and sent "
+                       "to billing",
+     "10s", duration(&config::usage_interval)},
     {"rate-limit-fail", "gateway: when Redis cannot be reached, let requests "
                         "through (open) or refuse them with 503 (closed)",
      "open", one_of(&config::rate_limit_fail, {"open", "closed"})},

@@ -64,6 +64,7 @@ struct config {
   std::string metrics_listen_host;
   uint16_t metrics_listen_port = 0;
   std::string rate_limit_fail;
+  std::chrono::milliseconds usage_interval{0};
 
   /// One effective setting, as text, for `--print-config`.
   struct entry {

@@ -26,6 +26,8 @@ public:
       directory_ = caf::actor_cast<directory_actor>(a);
     else if (name == "admin")
       admin_ = caf::actor_cast<admin_actor>(a);
+    else if (name == "billing")
+      billing_ = caf::actor_cast<billing_actor>(a);
   }
 
   /// Drops the handles: a detached actor's thread ends only once nothing
@@ -36,6 +38,7 @@ public:
     scheduler_ = nullptr;
     directory_ = nullptr;
     admin_ = nullptr;
+    billing_ = nullptr;
   }
 
   directory_actor directory() const {
@@ -58,6 +61,11 @@ public:
     return admin_;
   }
 
+  billing_actor billing() const {
+    std::lock_guard<std::mutex> guard{mtx_};
+    return billing_;
+  }
+
   /// Takes the control's actors as a gateway gets them on joining (all
   /// null when it lost the control).
   void set(const cluster_handles& x) {
@@ -65,6 +73,7 @@ public:
     database_ = x.database;
     scheduler_ = x.scheduler;
     directory_ = x.directory;
+    billing_ = x.billing;
   }
 
 private:
@@ -73,6 +82,7 @@ private:
   scheduler_actor scheduler_;
   directory_actor directory_;
   admin_actor admin_;
+  billing_actor billing_;
 };
 
 } // namespace sbx

@@ -439,29 +439,6 @@ void do_team(api_context& ctx, http::request& req, http::responder respond) {
 
 // -- audit ----------------------------------------------------------------------
 
-/// A query parameter as Unix ms: RFC 3339 ("2026-12-01T10:00:00Z") or Unix
-/// seconds; nothing when absent; 400 answered when malformed.
-bool time_param(const http::request& req, const char* name, int64_t& out,
-                const http::responder& respond) {
-  auto v = req.query_param(name);
-  if (!v || v->empty())
-    return true;
-  if (std::all_of(v->begin(), v->end(), ::isdigit) && v->size() <= 12) {
-    out = std::stoll(*v) * 1000;
-    return true;
-  }
-  std::tm tm{};
-  auto end = strptime(v->c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
-  if (!end || (*end != '\0' && *end != 'Z' && *end != '.')) {
-    respond(http::response::error(400, std::string{"query parameter '"} + name
-                                         + "' must be RFC 3339 (UTC) or Unix "
-                                           "seconds"));
-    return false;
-  }
-  out = static_cast<int64_t>(timegm(&tm)) * 1000;
-  return true;
-}
-
 void do_audit(api_context& ctx, http::request& req, http::responder respond) {
   with_team(
     ctx, req, respond, auth::permission::audit_read,
@@ -527,6 +504,27 @@ void do_audit(api_context& ctx, http::request& req, http::responder respond) {
 }
 
 } // namespace
+
+bool time_param(const http::request& req, const char* name, int64_t& out,
+                const http::responder& respond) {
+  auto v = req.query_param(name);
+  if (!v || v->empty())
+    return true;
+  if (std::all_of(v->begin(), v->end(), ::isdigit) && v->size() <= 12) {
+    out = std::stoll(*v) * 1000;
+    return true;
+  }
+  std::tm tm{};
+  auto end = strptime(v->c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
+  if (!end || (*end != '\0' && *end != 'Z' && *end != '.')) {
+    respond(http::response::error(400, std::string{"query parameter '"} + name
+                                         + "' must be RFC 3339 (UTC) or Unix "
+                                           "seconds"));
+    return false;
+  }
+  out = static_cast<int64_t>(timegm(&tm)) * 1000;
+  return true;
+}
 
 std::function<void(const caf::error&)> error_reply(http::responder respond) {
   return [respond](const caf::error& err) {

@@ -214,6 +214,7 @@ void create(api_context& ctx, http::request& req, http::responder respond,
   ctx.auth.check(req, respond, [&ctx, sr, req, respond](const api_key_info& key) {
     auto r = sr;
     r.team = key.team_id;
+    r.api_key_id = key.key_id;
     ctx.bridge.request(
       ctx.backends.scheduler(),
       [&ctx, req, key, respond](const sandbox_actor& sb,

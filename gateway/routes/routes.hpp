@@ -70,6 +70,15 @@ void add_accounts(http::router& r, api_context& ctx);
 /// API keys of a team under /v1/teams/{team}/api-keys.
 void add_keys(http::router& r, api_context& ctx);
 
+/// Usage per day: /v1/teams/{team}/usage (people), /v1/usage (keys).
+void add_usage(http::router& r, api_context& ctx);
+
+/// A query parameter as Unix ms: RFC 3339 ("2026-12-01T10:00:00Z") or Unix
+/// seconds; `out` untouched when absent; false (400 answered) when
+/// malformed.
+bool time_param(const http::request& req, const char* name, int64_t& out,
+                const http::responder& respond);
+
 /// Runs `f` with the caller, the team of the route's {team} (id or slug) and
 /// the caller's role in it, when that role allows `p`; answers 401, 404 (no
 /// such team, or not a member) or 403 itself.

@@ -165,10 +165,12 @@ caf::error pg_store::record_sandbox(const sandbox_record& r) {
     // One row per sandbox: later states update it until it has ended.
     tx.exec_params(
       "INSERT INTO sandboxes (id, team_id, template_id, node, metadata, "
-      "vcpu, memory_mb, disk_mb, state, created_at, ended_at, end_reason) "
+      "vcpu, memory_mb, disk_mb, state, created_at, ended_at, end_reason, "
+      "api_key_id) "
       "VALUES ($1, $2::uuid, $3, $4, $5::jsonb, $6, $7, $8, $9, "
       "to_timestamp($10::double precision / 1000), "
-      "CASE WHEN $9 = 'killed' THEN now() END, NULLIF($11, '')) "
+      "CASE WHEN $9 = 'killed' THEN now() END, NULLIF($11, ''), "
+      "NULLIF($12, '')::uuid) "
       "ON CONFLICT (id) DO UPDATE SET state = EXCLUDED.state, "
       "metadata = EXCLUDED.metadata, "
       "ended_at = COALESCE(sandboxes.ended_at, EXCLUDED.ended_at), "
@@ -177,7 +179,7 @@ caf::error pg_store::record_sandbox(const sandbox_record& r) {
       r.id, r.team_id, r.template_id, r.node, meta.dump(),
       static_cast<int>(r.vcpu), static_cast<long long>(r.memory_mb),
       static_cast<long long>(r.disk_mb), r.state,
-      static_cast<long long>(r.created_at_ms), r.end_reason);
+      static_cast<long long>(r.created_at_ms), r.end_reason, r.api_key_id);
     tx.commit();
     return caf::none;
   });

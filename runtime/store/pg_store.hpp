@@ -70,6 +70,15 @@ public:
   caf::expected<api_key_row> revoke_api_key(const std::string& team_id,
                                             const std::string& key_id) override;
 
+  // -- usage (pg_usage.cpp) ---------------------------------------------------
+
+  caf::expected<size_t>
+  record_usage(const std::vector<usage_record>& records) override;
+  caf::expected<uint64_t> month_sandbox_ms(const std::string& team_id) override;
+  caf::expected<std::vector<usage_day>>
+  usage_days(const std::string& team_id, int64_t from_ms,
+             int64_t to_ms) override;
+
   // -- teams (pg_teams.cpp) ---------------------------------------------------
 
   caf::expected<team_record> create_team(const std::string& user_id,

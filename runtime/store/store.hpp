@@ -32,6 +32,8 @@ struct sandbox_record {
   int64_t created_at_ms = 0;
   /// Set once killed.
   std::string end_reason;
+  /// The API key that created it, if one did.
+  std::string api_key_id;
 };
 
 /// A team: its plan and its own overrides of the plan's limits
@@ -85,6 +87,43 @@ struct user_record {
   std::string password_hash;
   int64_t created_at_ms = 0;
   bool disabled = false;
+};
+
+/// What one sandbox used over one period, as its node measured it. `id` is
+/// made by the node, so that a record sent twice is stored once.
+struct usage_record {
+  std::string id;
+  std::string team_id;
+  std::string sandbox_id;
+  std::string template_id;
+  /// The API key that created the sandbox, when one did.
+  std::string api_key_id;
+  std::string node;
+  /// Unix ms.
+  int64_t period_start_ms = 0;
+  int64_t period_end_ms = 0;
+  /// CPU time used.
+  uint64_t cpu_usec = 0;
+  /// Memory and disk held, integrated over the period (MiB × ms).
+  uint64_t memory_mib_ms = 0;
+  uint64_t disk_mib_ms = 0;
+  /// vCPUs allotted, integrated over the period (vCPU × ms).
+  uint64_t vcpu_ms = 0;
+};
+
+/// Usage totals of one day (UTC), overall or for one template or key.
+struct usage_day {
+  /// "2026-12-01".
+  std::string date;
+  /// What the totals are for: "" (the team), a template, or an API key id
+  /// ("" for sandboxes no key created).
+  std::string template_id;
+  std::string api_key_id;
+  uint64_t sandbox_ms = 0;
+  uint64_t cpu_usec = 0;
+  uint64_t vcpu_ms = 0;
+  uint64_t memory_mib_ms = 0;
+  uint64_t disk_mib_ms = 0;
 };
 
 /// A user's place in a team.
@@ -224,6 +263,24 @@ public:
 
   /// Appends a line to the audit log.
   virtual caf::error record_audit(const audit_record& rec) = 0;
+
+  // -- usage ------------------------------------------------------------------
+
+  /// Stores usage records in one transaction; a record whose id is stored
+  /// already is skipped. Answers how many were new.
+  virtual caf::expected<size_t>
+  record_usage(const std::vector<usage_record>& records) = 0;
+
+  /// Milliseconds the team's sandboxes ran this calendar month (UTC), from
+  /// the usage records.
+  virtual caf::expected<uint64_t> month_sandbox_ms(const std::string& team_id)
+    = 0;
+
+  /// A team's usage per day between two times (Unix ms): totals, per
+  /// template (template_id set) and per API key (api_key_id set, the
+  /// others "*").
+  virtual caf::expected<std::vector<usage_day>>
+  usage_days(const std::string& team_id, int64_t from_ms, int64_t to_ms) = 0;
 
   /// Lines of the audit log, newest first.
   virtual caf::expected<std::vector<audit_row>>

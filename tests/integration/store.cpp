@@ -5,6 +5,9 @@
 
 #include <pqxx/pqxx>
 
+#include <chrono>
+#include <map>
+
 #include "tests/support/printers.hpp"
 
 #include <boost/test/unit_test.hpp>
@@ -110,6 +113,47 @@ BOOST_AUTO_TEST_CASE(bootstrap_creates_team_and_key_exactly_once) {
   BOOST_TEST(count("SELECT count(*) FROM audit_log WHERE action IN "
                    "('team.create', 'api_key.create')")
              == 2);
+}
+
+BOOST_AUTO_TEST_CASE(usage_sent_twice_is_stored_once_and_summed_by_day) {
+  BOOST_REQUIRE(db->migrate(shipped()));
+  BOOST_REQUIRE(db->bootstrap([](const auth::api_key&) { return caf::error{}; }));
+  auto team = db->find_team("default");
+  BOOST_REQUIRE(team);
+  auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+               .count();
+  auto rec = [&](const std::string& id, const std::string& tpl,
+                 int64_t start, int64_t ms) {
+    return usage_record{id,    team->id, "sb-" + tpl, tpl,       "", "n1",
+                        start, start + ms, 1000, uint64_t(512 * ms), 0,
+                        uint64_t(2 * ms)};
+  };
+  std::vector<usage_record> batch{
+    rec("00000000-0000-4000-8000-000000000001", "base", now - 60'000, 10'000),
+    rec("00000000-0000-4000-8000-000000000002", "base", now - 50'000, 10'000),
+    rec("00000000-0000-4000-8000-000000000003", "py", now - 40'000, 5'000)};
+  auto n = db->record_usage(batch);
+  BOOST_REQUIRE(n);
+  BOOST_TEST(*n == 3u);
+  // The same batch again (a node that never heard the answer): nothing new.
+  n = db->record_usage(batch);
+  BOOST_REQUIRE(n);
+  BOOST_TEST(*n == 0u);
+  BOOST_TEST(count("SELECT count(*) FROM usage_records") == 3);
+  auto month = db->month_sandbox_ms(team->id);
+  BOOST_REQUIRE(month);
+  BOOST_TEST(*month == 25'000u);
+  auto days = db->usage_days(team->id, now - 3'600'000, now + 1);
+  BOOST_REQUIRE(days);
+  // A day's total, two templates, one key ("": none).
+  std::map<std::pair<std::string, std::string>, uint64_t> ms;
+  for (auto& d : *days)
+    ms[{d.template_id, d.api_key_id}] += d.sandbox_ms;
+  BOOST_TEST((ms[{"*", "*"}] == 25'000u));
+  BOOST_TEST((ms[{"base", "*"}] == 20'000u));
+  BOOST_TEST((ms[{"py", "*"}] == 5'000u));
+  BOOST_TEST((ms[{"*", ""}] == 25'000u));
 }
 
 BOOST_AUTO_TEST_CASE(a_bootstrap_that_cannot_persist_its_key_writes_nothing) {

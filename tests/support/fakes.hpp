@@ -192,6 +192,31 @@ public:
     return unsupported();
   }
 
+  caf::expected<size_t>
+  record_usage(const std::vector<usage_record>& records) override {
+    std::lock_guard<std::mutex> guard{mtx};
+    size_t n = 0;
+    for (auto& r : records)
+      n += usage.emplace(r.id, r).second ? 1 : 0;
+    return n;
+  }
+
+  caf::expected<uint64_t> month_sandbox_ms(const std::string& team) override {
+    std::lock_guard<std::mutex> guard{mtx};
+    uint64_t ms = 0;
+    for (auto& [id, r] : usage)
+      if (r.team_id == team)
+        ms += static_cast<uint64_t>(r.period_end_ms - r.period_start_ms);
+    return ms;
+  }
+
+  caf::expected<std::vector<usage_day>>
+  usage_days(const std::string&, int64_t, int64_t) override {
+    return unsupported();
+  }
+
+  std::map<std::string, usage_record> usage;
+
   static caf::error unsupported() {
     return make_error(ec::unavailable, "not in the fake store");
   }

@@ -149,7 +149,7 @@ BOOST_AUTO_TEST_CASE(completion_offers_commands_options_and_ids) {
   BOOST_CHECK((c({"kill"}, "abd") == v{"abd456"}));
   BOOST_CHECK((c({"quota", "set", "acme"}, "max_v") == v{"max_vcpu="}));
   BOOST_CHECK((c({"quota", "set", "acme", "plan=pro"}, "max_s")
-               == v{"max_sandboxes="}));
+               == v{"max_sandbox_hours=", "max_sandboxes="}));
   BOOST_CHECK((c({"log-level"}, "sch") == v{"scheduler"}));
   BOOST_CHECK((c({"log-level", "scheduler"}, "d") == v{"debug"}));
   BOOST_CHECK((c({"help"}, "qu") == v{"quit", "quota"}));
