@@ -168,11 +168,15 @@ void connect_nodes(self_ptr self) {
           self->request(st.cfg.middleman, 5s, caf::connect_atom::value,
                         hp->first, hp->second)
             .then(
-              [addr, name = n.load.name](const caf::node_id&,
-                                         const caf::strong_actor_ptr&,
-                                         const std::set<std::string>&) {
+              [self, addr, name = n.load.name](
+                const caf::node_id&, const caf::strong_actor_ptr& beacon,
+                const std::set<std::string>&) {
                 log::get("member")->info("connected to node {} at {}", name,
                                          addr);
+                if (beacon) {
+                  self->state.beacons[beacon->address()] = addr;
+                  self->monitor(beacon);
+                }
               },
               [self, addr](caf::error& err) {
                 self->state.connected.erase(addr);
@@ -190,6 +194,16 @@ member_actor::behavior_type
 member(member_actor::stateful_pointer<member_state> self, member_config cfg) {
   self->state.cfg = std::move(cfg);
   self->set_down_handler([self](caf::down_msg& msg) {
+    auto& st = self->state;
+    if (auto i = st.beacons.find(msg.source); i != st.beacons.end()) {
+      // Without a direct connection, data would pass through the control
+      // and stop when it restarts: connect again on the next heartbeat.
+      log::get("member")->warn("lost the direct connection to the node at {}",
+                               i->second);
+      st.connected.erase(i->second);
+      st.beacons.erase(i);
+      return;
+    }
     if (self->state.door && msg.source == self->state.door.address()) {
       self->state.door = nullptr;
       lost_control(self, "its connection closed");

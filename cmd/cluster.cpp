@@ -11,7 +11,9 @@
 #include "runtime/log/log.hpp"
 #include "runtime/store/store.hpp"
 
+#include <caf/event_based_actor.hpp>
 #include <caf/scoped_actor.hpp>
+#include <caf/send.hpp>
 
 #include <atomic>
 
@@ -120,12 +122,18 @@ int run_node(const config& cfg) {
   auto sys = make_actor_system(cfg, true);
   auto mm = cluster_middleman(*sys, cfg);
   // Gateways connect straight here, so that a sandbox's data does not pass
-  // through the control (and survives its restart).
+  // through the control (and survives its restart). They watch the beacon
+  // published on this port to notice the connection drop and connect again
+  // (it holds no power: it only answers ping).
+  auto beacon = sys->spawn<caf::hidden>([](caf::event_based_actor*) -> caf::behavior {
+    return {[](atom::ping) { return atom::ok_v; }};
+  });
   uint16_t node_port = 0;
   {
     caf::scoped_actor self{*sys};
-    self->request(mm, 5s, caf::open_atom::value, cfg.node_listen_port,
-                  cfg.node_listen_host, true)
+    self->request(mm, 5s, caf::publish_atom::value, cfg.node_listen_port,
+                  caf::actor_cast<caf::strong_actor_ptr>(beacon),
+                  std::set<std::string>{}, cfg.node_listen_host, true)
       .receive([&](uint16_t port) { node_port = port; },
                [&](caf::error& err) { error = sys->render(err); });
   }
@@ -175,6 +183,7 @@ int run_node(const config& cfg) {
   stop_supervisor(*sys, sup);
   node_handle->set(node_actor{});
   billing_handle->set(billing_actor{});
+  caf::anon_send_exit(beacon, caf::exit_reason::user_shutdown);
   mm = nullptr;
   sys.reset();
   ::close(lock_fd);

@@ -14,6 +14,7 @@
 #include <atomic>
 #include <csignal>
 #include <fstream>
+#include <iostream>
 #include <map>
 #include <thread>
 
@@ -89,8 +90,11 @@ struct cluster {
     auto w = test::http_request(port, "POST",
                                 "/files?path=/tmp/probe&username=user",
                                 content, h, 10s);
-    if (w.status != 200)
+    if (w.status != 200) {
+      std::cerr << "write through gateway " << g << ": " << w.status
+                << " " << w.body << "\n";
       return false;
+    }
     auto r = test::http_request(port, "GET",
                                 "/files?path=/tmp/probe&username=user", "", h,
                                 10s);
@@ -253,6 +257,18 @@ BOOST_FIXTURE_TEST_CASE(a_hung_node_is_detected_within_10s, cluster) {
   c->nodes[victim]->signal(SIGCONT);
   BOOST_CHECK(eventually([&] { return c->control_said("had ended meanwhile"); },
                          20s));
+  // The gateways noticed their direct connections drop and connect again
+  // (else its data would pass through the control).
+  for (auto& g : c->gateways)
+    BOOST_CHECK(eventually(
+      [&] {
+        auto text = test::local_cluster::logs(*g);
+        auto lost = text.find("lost the direct connection");
+        auto again = text.rfind("connected to node " + victim);
+        return lost != std::string::npos && again != std::string::npos
+               && again > lost;
+      },
+      20s));
   c->kill_all();
 }
 
@@ -271,7 +287,11 @@ BOOST_FIXTURE_TEST_CASE(a_restarted_control_loses_nothing, cluster) {
              == 200;
     },
     30s));
-  BOOST_CHECK(files_work(1, b, "after the restart"));
+  if (!files_work(1, b, "after the restart")) {
+    BOOST_ERROR("files failed after the restart");
+    std::cerr << "gateway 1:\n" << test::local_cluster::logs(*c->gateways[1])
+              << "control:\n" << test::local_cluster::logs(*c->control);
+  }
   BOOST_CHECK_EQUAL(recorded(a.first).second, "");
   // Counted once: one more fits, the next does not.
   BOOST_CHECK_EQUAL(api(1, "POST", "/v2/sandboxes",
