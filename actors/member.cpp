@@ -174,7 +174,7 @@ void connect_nodes(self_ptr self) {
                 log::get("member")->info("connected to node {} at {}", name,
                                          addr);
                 if (beacon) {
-                  self->state.beacons[beacon->address()] = addr;
+                  self->state.beacons[beacon->address()] = {addr, name};
                   self->monitor(beacon);
                 }
               },
@@ -198,9 +198,10 @@ member(member_actor::stateful_pointer<member_state> self, member_config cfg) {
     if (auto i = st.beacons.find(msg.source); i != st.beacons.end()) {
       // Without a direct connection, data would pass through the control
       // and stop when it restarts: connect again on the next heartbeat.
-      log::get("member")->warn("lost the direct connection to the node at {}",
-                               i->second);
-      st.connected.erase(i->second);
+      auto& [addr, name] = i->second;
+      log::get("member")->warn("lost the direct connection to node {} at {}",
+                               name, addr);
+      st.connected.erase(addr);
       st.beacons.erase(i);
       return;
     }

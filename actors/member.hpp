@@ -9,6 +9,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <utility>
 
 namespace sbx {
 
@@ -45,9 +46,9 @@ struct member_state {
   /// Gateways: the node addresses connected to directly, so that data goes
   /// gateway → node without passing through the control.
   std::set<std::string> connected;
-  /// Gateways: each node's beacon → its address; the beacon's down message
-  /// says the direct connection dropped.
-  std::map<caf::actor_addr, std::string> beacons;
+  /// Gateways: each node's beacon → its (address, name); the beacon's down
+  /// message says the direct connection dropped.
+  std::map<caf::actor_addr, std::pair<std::string, std::string>> beacons;
   unsigned missed = 0;
   /// Why the last attempt to join failed, for readiness.
   std::string last_error = "joining";
