@@ -3,6 +3,7 @@
 #include "actors/admin_commands.hpp"
 #include "actors/error.hpp"
 #include "runtime/auth/api_key.hpp"
+#include "runtime/billing/money.hpp"
 #include "runtime/log/log.hpp"
 
 #include "envd.pb.h"
@@ -447,6 +448,27 @@ void quota_set(const ctx_ptr& c) {
       atom::put_v, change);
 }
 
+void credit(const ctx_ptr& c) {
+  auto team = c->cmd.arg("TEAM");
+  auto amount = *money::parse(c->cmd.arg("AMOUNT"));
+  std::string note;
+  for (auto& w : c->cmd.rest)
+    note += (note.empty() ? "" : " ") + w;
+  auto billing = c->self->state.cfg.billing ? c->self->state.cfg.billing()
+                                            : billing_actor{};
+  ask(c, billing, "billing",
+      [c, team, amount, note](const charge_result& r) {
+        audited(c, "team.credit", team, r.team_id,
+                {{"amount_micros", amount}, {"note", note}},
+                {{"team", team},
+                 {"credited_micros", amount},
+                 {"balance_micros", r.balance_micros},
+                 {"frozen", r.frozen_since_ms > 0}});
+      },
+      atom::credit_v, team, amount, note,
+      "operator " + c->who.operator_name);
+}
+
 void pools(const ctx_ptr& c) {
   ask(c, scheduler_of(c), "the scheduler",
       [c](const std::vector<node_status>& ns) {
@@ -722,6 +744,7 @@ admin_actor::behavior_type admin(admin_actor::stateful_pointer<admin_state> self
         {"teams", teams},
         {"team", team},
         {"quota set", quota_set},
+        {"credit", credit},
         {"pools", pools},
         {"pool set", pool_set},
         {"top", top},

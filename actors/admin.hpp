@@ -14,6 +14,7 @@ struct admin_config {
   std::function<scheduler_actor()> scheduler;
   std::function<directory_actor()> directory;
   std::function<database_actor()> database;
+  std::function<billing_actor()> billing;
   /// Knows the nodes and gateways, to change their log levels.
   std::function<door_actor()> door;
   /// Deadline of each request a command makes.

@@ -1,6 +1,7 @@
 #include "actors/admin_commands.hpp"
 
 #include "actors/error.hpp"
+#include "runtime/billing/money.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -67,6 +68,12 @@ std::string check(kind k, const std::string& x, const std::string& what) {
       return one_of(levels, x) ? ""
                                : what + " must be one of " + joined(levels)
                                    + ", not '" + x + "'";
+    case kind::amount:
+      return money::parse(x) && *money::parse(x) > 0
+               ? ""
+               : what + " must be a positive amount such as 25 or 12.50, "
+                        "not '"
+                   + x + "'";
     case kind::component:
       return one_of(components, x)
                ? ""
@@ -239,6 +246,14 @@ const std::vector<command_spec>& commands() {
      "month). A value of 'default' removes the "
      "team's override so that its plan's limit applies. Takes effect at "
      "once for new sandboxes.",
+     true, false},
+    {"credit", {{"TEAM", kind::team}, {"AMOUNT", kind::amount},
+                {"NOTE", kind::word, true, true}},
+     {},
+     "add prepaid credit to a team's balance",
+     "AMOUNT is in units of currency (12.50); the note (an order number, a "
+     "reason) goes into the ledger. A team whose balance was used up can "
+     "create sandboxes again at once.",
      true, false},
     {"pools", {}, {}, "the warm pools of every node: ready and target", "",
      false, false},

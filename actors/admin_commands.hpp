@@ -31,6 +31,8 @@ enum class arg_kind {
   component,
   /// A limit as KEY=VALUE (see `quota set`).
   setting,
+  /// An amount of money: "12", "12.50" (at most six decimals).
+  amount,
 };
 
 struct arg_spec {

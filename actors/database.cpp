@@ -184,6 +184,41 @@ database(database_actor::stateful_pointer<database_state> self,
         return db.usage_days(team, from_ms, to_ms);
       }));
     },
+    // -- billing ---------------------------------------------------------------
+    [self](atom::list, atom::invoice, const std::string& team,
+           const std::string& month,
+           const price_list& prices) -> caf::result<std::vector<invoice_line>> {
+      return unwrap(timed(self, [&](store& db) {
+        return db.invoice_lines(team, month, prices);
+      }));
+    },
+    [self](atom::charge, const std::string& team, const std::string& month,
+           const price_list& prices) -> caf::result<charge_result> {
+      return unwrap(timed(self, [&](store& db) {
+        return db.charge_usage(team, month, prices);
+      }));
+    },
+    [self](atom::credit, const std::string& team, int64_t micros,
+           const std::string& reference,
+           const std::string& by) -> caf::result<charge_result> {
+      return unwrap(timed(self, [&](store& db) {
+        return db.credit(team, micros, reference, by);
+      }));
+    },
+    [self](atom::put, const invoice& draft) -> caf::result<invoice> {
+      return unwrap(
+        timed(self, [&](store& db) { return db.finalize_invoice(draft); }));
+    },
+    [self](atom::get_atom, atom::invoice, const std::string& team,
+           const std::string& month) -> caf::result<invoice> {
+      return unwrap(
+        timed(self, [&](store& db) { return db.final_invoice(team, month); }));
+    },
+    [self](atom::list, atom::invoices,
+           const std::string& team) -> caf::result<std::vector<invoice>> {
+      return unwrap(
+        timed(self, [&](store& db) { return db.final_invoices(team); }));
+    },
     [self](atom::list, atom::audit,
            const audit_query& q) -> caf::result<std::vector<audit_row>> {
       return unwrap(timed(self, [&](store& db) { return db.read_audit(q); }));

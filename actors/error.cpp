@@ -36,6 +36,8 @@ const char* to_string(ec x) {
       return "system_error";
     case ec::internal:
       return "internal";
+    case ec::payment_required:
+      return "payment_required";
   }
   return "unknown";
 }
@@ -93,6 +95,8 @@ unsigned http_status(const caf::error& err) {
       return 409;
     case ec::payload_too_large:
       return 413;
+    case ec::payment_required:
+      return 402;
     case ec::resource_exhausted:
       return 429;
     case ec::unavailable:

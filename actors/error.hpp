@@ -40,6 +40,9 @@ enum class ec : uint8_t {
   system_error,
   /// A broken invariant inside sandhive.
   internal,
+  /// The team's prepaid balance is used up. (Last: codes cross processes,
+  /// so new ones go at the end.)
+  payment_required,
 };
 
 } // namespace sbx

@@ -97,7 +97,24 @@ using database_actor = caf::typed_actor<
   caf::replies_to<atom::get_atom, atom::usage, std::string>::with<uint64_t>,
   /// A team's usage per day (team, from, to in Unix ms).
   caf::replies_to<atom::list, atom::usage, std::string, int64_t,
-                  int64_t>::with<std::vector<usage_day>>>;
+                  int64_t>::with<std::vector<usage_day>>,
+  /// A team's invoice lines of a month ("2026-12-01") at these prices.
+  caf::replies_to<atom::list, atom::invoice, std::string, std::string,
+                  price_list>::with<std::vector<invoice_line>>,
+  /// Charges a team what its month's usage costs beyond what was charged.
+  caf::replies_to<atom::charge, std::string, std::string, price_list>::with<
+    charge_result>,
+  /// Adds credit to a team (team, micro-units, reference, by whom).
+  caf::replies_to<atom::credit, std::string, int64_t, std::string,
+                  std::string>::with<charge_result>,
+  /// Stores a month's invoice as final (once); answers the stored one.
+  caf::replies_to<atom::put, invoice>::with<invoice>,
+  /// A final invoice (team, "2026-12").
+  caf::replies_to<atom::get_atom, atom::invoice, std::string,
+                  std::string>::with<invoice>,
+  /// A team's final invoices, newest first, without lines.
+  caf::replies_to<atom::list, atom::invoices, std::string>::with<
+    std::vector<invoice>>>;
 
 /// Owns the Redis client; detached, because hiredis blocks.
 using cache_actor = caf::typed_actor<
@@ -254,7 +271,9 @@ using user_actor = caf::typed_actor<
   /// Replaces the limits (an operator changed them).
   caf::replies_to<atom::limits, team_limits>::with<atom::ok_atom>,
   /// The milliseconds the team's sandboxes ran this month (from billing).
-  caf::reacts_to<atom::usage, uint64_t>>;
+  caf::reacts_to<atom::usage, uint64_t>,
+  /// Whether the team's balance is used up (from billing): no creates.
+  caf::reacts_to<atom::balance, bool>>;
 
 /// Places sandboxes on nodes by load and quota, and knows the nodes: their
 /// capacity, use, warm pools, health and whether they take new sandboxes.
@@ -293,6 +312,8 @@ using scheduler_actor = caf::typed_actor<
   /// A team's sandboxes ran this many milliseconds this month (from
   /// billing), for its monthly sandbox-hours.
   caf::reacts_to<atom::usage, std::string, uint64_t>,
+  /// A team's balance is used up (true) or not (from billing).
+  caf::reacts_to<atom::balance, std::string, bool>,
   /// Internal: check heartbeats and drain deadlines.
   caf::reacts_to<atom::tick>>;
 
@@ -327,13 +348,26 @@ using directory_actor = caf::typed_actor<
   /// Internal: time to update the metrics.
   caf::reacts_to<atom::sample>>;
 
-/// Usage and, later, money: stores the usage nodes measure and keeps the
-/// teams' monthly sandbox-hours current in the scheduler.
+/// Usage and money: stores the usage nodes measure, keeps the teams'
+/// monthly sandbox-hours current in the scheduler, charges billed teams'
+/// balances, stops the teams whose balance ran out, and makes invoices.
 using billing_actor = caf::typed_actor<
   /// Usage a node measured; answered once PostgreSQL has it (a resend
   /// changes nothing), so the node may forget it.
   caf::replies_to<atom::usage, std::vector<usage_record>>::with<
-    atom::ok_atom>>;
+    atom::ok_atom>,
+  /// Adds credit to a team (team, micro-units, reference, by whom).
+  caf::replies_to<atom::credit, std::string, int64_t, std::string,
+                  std::string>::with<charge_result>,
+  /// A team's invoice of a month ("2026-12"): final once stored, else a
+  /// draft priced now.
+  caf::replies_to<atom::get_atom, atom::invoice, std::string,
+                  std::string>::with<invoice>,
+  /// A team's invoices: this month's draft, then the final ones.
+  caf::replies_to<atom::list, atom::invoices, std::string>::with<
+    std::vector<invoice>>,
+  /// Internal: time to charge.
+  caf::reacts_to<atom::tick>>;
 
 /// A node's meter: samples its sandboxes' cgroups and sends their usage to
 /// billing, keeping what billing has not confirmed (on disk too).

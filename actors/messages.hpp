@@ -385,6 +385,32 @@ typename Inspector::result_type inspect(Inspector& f, usage_day& x) {
            x.disk_mib_ms);
 }
 
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, price_list& x) {
+  return f(caf::meta::type_name("sbx.price_list"), x.vcpu_hour,
+           x.memory_gib_hour, x.disk_gib_month);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, invoice_line& x) {
+  return f(caf::meta::type_name("sbx.invoice_line"), x.sandbox_id,
+           x.template_id, x.sandbox_ms, x.vcpu_ms, x.memory_mib_ms,
+           x.disk_mib_ms, x.vcpu_micros, x.memory_micros, x.disk_micros,
+           x.amount_micros);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, invoice& x) {
+  return f(caf::meta::type_name("sbx.invoice"), x.team_id, x.month, x.status,
+           x.prices, x.lines, x.total_micros);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, charge_result& x) {
+  return f(caf::meta::type_name("sbx.charge_result"), x.team_id,
+           x.charged_micros, x.balance_micros, x.frozen_since_ms);
+}
+
 /// A new API key to store: made (and shown once) by the gateway, stored as
 /// its hash.
 struct new_api_key {
@@ -518,5 +544,11 @@ CAF_BEGIN_TYPE_ID_BLOCK(sbx_types, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(sbx_types, (std::vector<sbx::usage_record>))
   CAF_ADD_TYPE_ID(sbx_types, (sbx::usage_day))
   CAF_ADD_TYPE_ID(sbx_types, (std::vector<sbx::usage_day>))
+  CAF_ADD_TYPE_ID(sbx_types, (sbx::price_list))
+  CAF_ADD_TYPE_ID(sbx_types, (sbx::invoice_line))
+  CAF_ADD_TYPE_ID(sbx_types, (std::vector<sbx::invoice_line>))
+  CAF_ADD_TYPE_ID(sbx_types, (sbx::invoice))
+  CAF_ADD_TYPE_ID(sbx_types, (std::vector<sbx::invoice>))
+  CAF_ADD_TYPE_ID(sbx_types, (sbx::charge_result))
 
 CAF_END_TYPE_ID_BLOCK(sbx_types)

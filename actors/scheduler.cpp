@@ -469,6 +469,9 @@ scheduler(scheduler_actor::stateful_pointer<scheduler_state> self,
     [self](atom::usage, const std::string& team, uint64_t month_ms) {
       caf::anon_send(user_of(self, team), atom::usage_v, month_ms);
     },
+    [self](atom::balance, const std::string& team, bool frozen) {
+      caf::anon_send(user_of(self, team), atom::balance_v, frozen);
+    },
     [self](atom::limits, const std::string& team,
            const team_limits& x) -> caf::result<atom::ok_atom> {
       return self->delegate(user_of(self, team), atom::limits_v, x);

@@ -90,6 +90,10 @@ user_actor::behavior_type user(user_actor::stateful_pointer<user_state> self,
                             + " seconds for this team");
       if (st.holds.count(key))
         return atom::ok_v;
+      if (st.frozen)
+        return make_error(ec::payment_required,
+                          "The team's balance is used up: new sandboxes need "
+                          "credit (ask an operator to add some)");
       if (lim.max_sandbox_hours > 0
           && st.month_ms >= lim.max_sandbox_hours * 3'600'000) {
         // Until the month is over.
@@ -156,6 +160,9 @@ user_actor::behavior_type user(user_actor::stateful_pointer<user_state> self,
     },
     [self](atom::usage, uint64_t month_ms) {
       self->state.month_ms = month_ms;
+    },
+    [self](atom::balance, bool frozen) {
+      self->state.frozen = frozen;
     },
   };
 }

@@ -31,6 +31,8 @@ struct user_state {
   std::map<std::string, hold> holds;
   /// Milliseconds its sandboxes ran this month, as billing last counted.
   uint64_t month_ms = 0;
+  /// Its prepaid balance is used up (billing says so).
+  bool frozen = false;
 };
 
 /// One team: checks a create against the team's limits and counts what the

@@ -1,5 +1,7 @@
 #include "cmd/admin_render.hpp"
 
+#include "runtime/billing/money.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <ctime>
@@ -207,11 +209,7 @@ std::string pool_set(const json& xs) {
 } // namespace
 
 std::string money(int64_t micros) {
-  auto neg = micros < 0;
-  auto abs = neg ? -static_cast<uint64_t>(micros) : static_cast<uint64_t>(micros);
-  auto frac = std::to_string(abs % 1'000'000);
-  frac = std::string(6 - frac.size(), '0') + frac;
-  return (neg ? "-" : "") + std::to_string(abs / 1'000'000) + "." + frac;
+  return sbx::money::format(micros);
 }
 
 std::string ago(int64_t ms) {
@@ -244,6 +242,12 @@ std::string render(const std::string& command, const json& x) {
     return pools_table(x);
   if (command == "pool set")
     return pool_set(x) + warning_of(x);
+  if (command == "credit")
+    return "credited " + money(x.value("credited_micros", int64_t{0}))
+           + " to " + str(x["team"]) + "; balance "
+           + money(x.value("balance_micros", int64_t{0}))
+           + (x.value("frozen", false) ? " (still used up)" : "") + "\n"
+           + warning_of(x);
   if (command == "kill")
     return "killed " + str(x["killed"]) + "\n" + warning_of(x);
   if (command == "node cordon" || command == "node uncordon")

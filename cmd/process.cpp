@@ -14,6 +14,7 @@
 #include "gateway/routes/routes.hpp"
 #include "gateway/sandbox_routes.hpp"
 #include "runtime/auth/api_key.hpp"
+#include "runtime/billing/money.hpp"
 #include "runtime/cache/cache_client.hpp"
 #include "runtime/embedded/servers.hpp"
 #include "runtime/log/log.hpp"
@@ -273,6 +274,18 @@ void control_roles::add_components(supervisor_config& scfg) {
   billing_config bc;
   bc.database = [&live] { return live.database(); };
   bc.scheduler = [&live] { return live.scheduler(); };
+  bc.directory = [&live] { return live.directory(); };
+  // Checked when the settings were read.
+  for (auto [text, field] :
+       {std::pair{&cfg_.price_vcpu_hour, &price_list::vcpu_hour},
+        std::pair{&cfg_.price_memory_gib_hour, &price_list::memory_gib_hour},
+        std::pair{&cfg_.price_disk_gib_month, &price_list::disk_gib_month}})
+    for (auto& [plan, micros] : money::parse_plan_prices(*text).value_or(
+           std::map<std::string, int64_t>{}))
+      bc.prices[plan].*field = micros;
+  bc.interval = cfg_.billing_interval;
+  bc.grace = cfg_.billing_grace;
+  bc.kill_when_out = cfg_.billing_stop == "kill";
   scfg.add("billing", [bc](caf::actor_system& sys) {
     return caf::actor_cast<caf::actor>(sys.spawn(billing, bc));
   });
@@ -280,6 +293,7 @@ void control_roles::add_components(supervisor_config& scfg) {
   ac.scheduler = [&live] { return live.scheduler(); };
   ac.directory = [&live] { return live.directory(); };
   ac.database = [&live] { return live.database(); };
+  ac.billing = [&live] { return live.billing(); };
   ac.door = [door = door_] { return door; };
   scfg.add("admin", [ac](caf::actor_system& sys) {
     return caf::actor_cast<caf::actor>(sys.spawn(admin, ac));
@@ -528,6 +542,7 @@ void http_gateway::start(caf::actor_system& sys, const config& cfg,
   routes::add_accounts(routes_, *api_);
   routes::add_keys(routes_, *api_);
   routes::add_usage(routes_, *api_);
+  routes::add_billing(routes_, *api_);
   server_.start();
 }
 

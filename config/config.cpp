@@ -1,6 +1,7 @@
 #include "config/config.hpp"
 
 #include "config/defaults.hpp"
+#include "runtime/billing/money.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -104,6 +105,19 @@ apply_fn host_port(std::string config::*host, uint16_t config::*port,
       return "expected HOST:PORT, e.g. 127.0.0.1:4000";
     c.*host = hp->first;
     c.*port = hp->second;
+    return std::nullopt;
+  };
+}
+
+/// "free=0,pro=50400,…": plan=micro-units pairs.
+apply_fn prices(std::string config::*field) {
+  return [=](config& c, const std::string& x) -> std::optional<std::string> {
+    if (!money::parse_plan_prices(x))
+      return "expected plan=micro-units pairs for the plans free, pro and "
+             "enterprise, such as free=0,pro=50400,enterprise=40000, each "
+             "at most "
+             + std::to_string(money::max_price) + " (a million units)";
+    c.*field = x;
     return std::nullopt;
   };
 }
@@ -225,6 +239,25 @@ const std::vector<setting>& settings() {
     {"usage-interval", "node: how often sandboxes' usage is measured and sent "
                        "to billing",
      "10s", duration(&config::usage_interval)},
+    {"price-vcpu-hour", "control: micro-units of currency per vCPU-hour, per "
+                        "plan (a plan without prices is not billed)",
+     "free=0,pro=50400,enterprise=40000", prices(&config::price_vcpu_hour)},
+    {"price-memory-gib-hour", "control: micro-units per GiB-hour of memory, "
+                              "per plan",
+     "free=0,pro=16200,enterprise=13000",
+     prices(&config::price_memory_gib_hour)},
+    {"price-disk-gib-month", "control: micro-units per GiB-month (30 days) "
+                             "of disk, per plan",
+     "free=0,pro=100000,enterprise=80000",
+     prices(&config::price_disk_gib_month)},
+    {"billing-interval", "control: how often billed teams are charged for "
+                         "their usage",
+     "30s", duration(&config::billing_interval)},
+    {"billing-grace", "control: how long a team whose balance ran out keeps "
+                      "its running sandboxes",
+     "10m", duration(&config::billing_grace)},
+    {"billing-stop", "control: what happens to them then: pause or kill",
+     "pause", one_of(&config::billing_stop, {"pause", "kill"})},
     {"rate-limit-fail", "gateway: when Redis cannot be reached, let requests "
                         "through (open) or refuse them with 503 (closed)",
      "open", one_of(&config::rate_limit_fail, {"open", "closed"})},

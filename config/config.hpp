@@ -65,6 +65,12 @@ struct config {
   uint16_t metrics_listen_port = 0;
   std::string rate_limit_fail;
   std::chrono::milliseconds usage_interval{0};
+  std::string price_vcpu_hour;
+  std::string price_memory_gib_hour;
+  std::string price_disk_gib_month;
+  std::chrono::milliseconds billing_interval{0};
+  std::chrono::milliseconds billing_grace{0};
+  std::string billing_stop;
 
   /// One effective setting, as text, for `--print-config`.
   struct entry {

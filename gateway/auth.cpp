@@ -28,7 +28,8 @@ std::string needed_scope(const http::request& req) {
   if (req.path.rfind("/templates", 0) == 0
       || req.path.rfind("/v2/templates", 0) == 0)
     return "templates:read";
-  if (req.path.rfind("/v1/usage", 0) == 0)
+  if (req.path.rfind("/v1/usage", 0) == 0
+      || req.path.rfind("/v1/invoices", 0) == 0)
     return "billing:read";
   // A terminal is a shell: writing. Everything else that only reads is GET.
   return req.method == "GET" && req.path.find("/terminal") == std::string::npos

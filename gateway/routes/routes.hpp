@@ -73,6 +73,11 @@ void add_keys(http::router& r, api_context& ctx);
 /// Usage per day: /v1/teams/{team}/usage (people), /v1/usage (keys).
 void add_usage(http::router& r, api_context& ctx);
 
+/// Invoices: /v1/teams/{team}/invoices[/{month}] (people), /v1/invoices
+/// [/{month}] (keys), JSON or CSV; POST /v1/teams/{team}/credits refused
+/// (operators grant credit).
+void add_billing(http::router& r, api_context& ctx);
+
 /// A query parameter as Unix ms: RFC 3339 ("2026-12-01T10:00:00Z") or Unix
 /// seconds; `out` untouched when absent; false (400 answered) when
 /// malformed.

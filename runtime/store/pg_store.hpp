@@ -79,6 +79,24 @@ public:
   usage_days(const std::string& team_id, int64_t from_ms,
              int64_t to_ms) override;
 
+  // -- billing (pg_billing.cpp) -----------------------------------------------
+
+  caf::expected<std::vector<invoice_line>>
+  invoice_lines(const std::string& team_id, const std::string& month,
+                const price_list& prices) override;
+  caf::expected<charge_result> charge_usage(const std::string& team_id,
+                                            const std::string& month,
+                                            const price_list& prices) override;
+  caf::expected<charge_result> credit(const std::string& team,
+                                      int64_t amount_micros,
+                                      const std::string& reference,
+                                      const std::string& created_by) override;
+  caf::expected<invoice> finalize_invoice(const invoice& draft) override;
+  caf::expected<invoice> final_invoice(const std::string& team_id,
+                                       const std::string& month) override;
+  caf::expected<std::vector<invoice>>
+  final_invoices(const std::string& team_id) override;
+
   // -- teams (pg_teams.cpp) ---------------------------------------------------
 
   caf::expected<team_record> create_team(const std::string& user_id,

@@ -126,6 +126,56 @@ struct usage_day {
   uint64_t disk_mib_ms = 0;
 };
 
+/// Prices of a plan, in micro-units of currency: per vCPU-hour, per
+/// GiB-hour of memory, per GiB-month (30 days) of disk.
+struct price_list {
+  int64_t vcpu_hour = 0;
+  int64_t memory_gib_hour = 0;
+  int64_t disk_gib_month = 0;
+
+  bool free() const {
+    return vcpu_hour == 0 && memory_gib_hour == 0 && disk_gib_month == 0;
+  }
+};
+
+/// One line of an invoice: one sandbox's month, with what each resource
+/// costs (each rounded down to a micro-unit, once, here).
+struct invoice_line {
+  std::string sandbox_id;
+  std::string template_id;
+  uint64_t sandbox_ms = 0;
+  uint64_t vcpu_ms = 0;
+  uint64_t memory_mib_ms = 0;
+  uint64_t disk_mib_ms = 0;
+  int64_t vcpu_micros = 0;
+  int64_t memory_micros = 0;
+  int64_t disk_micros = 0;
+  int64_t amount_micros = 0;
+};
+
+/// A month's invoice of a team: final once the month is over and stored,
+/// a draft before.
+struct invoice {
+  std::string team_id;
+  /// "2026-12".
+  std::string month;
+  /// draft or final.
+  std::string status;
+  price_list prices;
+  std::vector<invoice_line> lines;
+  int64_t total_micros = 0;
+};
+
+/// What a billing run did for a team.
+struct charge_result {
+  std::string team_id;
+  /// Charged now (0 when nothing new was due).
+  int64_t charged_micros = 0;
+  int64_t balance_micros = 0;
+  /// When the balance ran out (Unix ms), 0 while there is credit.
+  int64_t frozen_since_ms = 0;
+};
+
 /// A user's place in a team.
 struct membership_record {
   std::string team_id;
@@ -327,6 +377,43 @@ public:
 
   /// Ends a session (logout).
   virtual caf::error revoke_session(const std::string& id) = 0;
+
+  // -- billing ----------------------------------------------------------------
+
+  /// The month's invoice lines of a team (month given by its first day,
+  /// "2026-12-01"), priced with `prices`.
+  virtual caf::expected<std::vector<invoice_line>>
+  invoice_lines(const std::string& team_id, const std::string& month,
+                const price_list& prices)
+    = 0;
+
+  /// Charges a team what its usage this month costs beyond what was
+  /// charged for the month already, in one transaction with its balance;
+  /// marks the team frozen when the balance is used up (and unfreezes it
+  /// when it is not).
+  virtual caf::expected<charge_result>
+  charge_usage(const std::string& team_id, const std::string& month,
+               const price_list& prices)
+    = 0;
+
+  /// Adds credit to a team (id or slug); answers the new balance.
+  virtual caf::expected<charge_result>
+  credit(const std::string& team, int64_t amount_micros,
+         const std::string& reference, const std::string& created_by)
+    = 0;
+
+  /// Stores a month's invoice as final (once: a second call changes
+  /// nothing); answers the stored one.
+  virtual caf::expected<invoice> finalize_invoice(const invoice& draft) = 0;
+
+  /// A stored (final) invoice; ec::not_found when the month has none.
+  virtual caf::expected<invoice> final_invoice(const std::string& team_id,
+                                               const std::string& month)
+    = 0;
+
+  /// The months a team has final invoices for, newest first (lines empty).
+  virtual caf::expected<std::vector<invoice>>
+  final_invoices(const std::string& team_id) = 0;
 
   // -- teams ------------------------------------------------------------------
 

@@ -136,6 +136,15 @@ BOOST_FIXTURE_TEST_CASE(every_command_works_with_json, fixture) {
   auto back = run("quota set default max_sandboxes=default plan=free");
   BOOST_CHECK_EQUAL(back["limits"]["max_sandboxes"], 20);
   BOOST_CHECK(back["overrides"].empty());
+  // Credit, in exact micro-units, as text too.
+  BOOST_CHECK_EQUAL(run("credit default 12.5 welcome")["balance_micros"],
+                    12'500'000);
+  auto text = c->admin("credit default 0.000001");
+  BOOST_CHECK_EQUAL(text.code, 0);
+  BOOST_CHECK_MESSAGE(text.out.find("12.500001") != std::string::npos,
+                      text.out);
+  BOOST_CHECK_EQUAL(run("team default")["balance_micros"], 12'500'001);
+  BOOST_CHECK_EQUAL(c->admin("credit default -3").code, 2);
   // Pools.
   auto set = run("pool set base 2 --node n1");
   BOOST_REQUIRE_EQUAL(set.size(), 1u);
@@ -169,6 +178,7 @@ BOOST_FIXTURE_TEST_CASE(every_command_works_with_json, fixture) {
   for (auto [action, target] :
        std::vector<std::pair<std::string, std::string>>{
          {"team.quota", "default"},
+         {"team.credit", "default"},
          {"pool.set", "base"},
          {"node.cordon", "n2"},
          {"node.uncordon", "n2"},

@@ -215,6 +215,38 @@ public:
     return unsupported();
   }
 
+  caf::expected<std::vector<invoice_line>>
+  invoice_lines(const std::string&, const std::string&,
+                const price_list&) override {
+    return unsupported();
+  }
+
+  caf::expected<charge_result> charge_usage(const std::string&,
+                                            const std::string&,
+                                            const price_list&) override {
+    return unsupported();
+  }
+
+  caf::expected<charge_result> credit(const std::string&, int64_t,
+                                      const std::string&,
+                                      const std::string&) override {
+    return unsupported();
+  }
+
+  caf::expected<invoice> finalize_invoice(const invoice&) override {
+    return unsupported();
+  }
+
+  caf::expected<invoice> final_invoice(const std::string&,
+                                       const std::string&) override {
+    return unsupported();
+  }
+
+  caf::expected<std::vector<invoice>>
+  final_invoices(const std::string&) override {
+    return unsupported();
+  }
+
   std::map<std::string, usage_record> usage;
 
   static caf::error unsupported() {

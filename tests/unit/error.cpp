@@ -19,6 +19,7 @@ BOOST_AUTO_TEST_CASE(every_code_maps_to_its_http_status) {
     {ec::unavailable, 503},        {ec::timeout, 504},
     {ec::migration_failed, 500},   {ec::system_error, 500},
     {ec::internal, 500},
+    {ec::payment_required, 402},
   };
   for (auto& [code, status] : table)
     BOOST_TEST(http_status(make_error(code, "x")) == status, to_string(code));
