@@ -36,8 +36,17 @@ cpu_s() {
   echo "$total"
 }
 
-# The embedded PostgreSQL's processes of the platform in DIR.
-pg_pids() { pgrep -f "$1/postgres" | tr '\n' ' '; }
+# The embedded PostgreSQL's processes below process $1.
+pg_pids() {
+  ps -e -o pid=,ppid=,comm= | awk -v root="$1" '
+    { parent[$1] = $2; name[$1] = $3 }
+    END {
+      for (p in parent) {
+        if (name[p] != "postgres") continue
+        for (q = parent[p]; q > 1; q = parent[q]) if (q == root) { printf "%s ", p; break }
+      }
+    }'
+}
 
 # run INTERVAL: one platform metering every INTERVAL; prints a result line.
 run_one() {
@@ -60,7 +69,7 @@ run_one() {
     -X POST -H "X-API-KEY: $key" -H 'Content-Type: application/json' \
     -d '{"templateID":"base","timeout":3600}' "http://127.0.0.1:$port/sandboxes" | grep -c '^201$' || true)
   sleep 5 # starts settle; a first round of usage goes out
-  pg=$(pg_pids "$dir")
+  pg=$(pg_pids "$pid")
   local cpu=() pcpu=()
   for (( w = 0; w < WINDOWS; w++ )); do
     c0=$(cpu_s "$pid"); p0=$(cpu_s $pg)

@@ -565,8 +565,17 @@ void with_team(api_context& ctx, const http::request& req,
                std::function<void(const user_context&, const team_info&,
                                   const std::string& role)>
                  f) {
-  ctx.users.check(req, respond, [&ctx, req, respond, p,
-                                 f](const user_context& who) {
+  // /v1/teams/{team}/…, or ?team= on routes without it (/v1/audit).
+  auto i = req.params.find("team");
+  auto team = i != req.params.end() ? i->second
+                                    : req.query_param("team").value_or("");
+  if (team.empty()) {
+    respond(http::response::error(
+      400, "name the team: query parameter 'team' (its slug or id)"));
+    return;
+  }
+  ctx.users.check(req, respond, [&ctx, req, respond, p, f,
+                                 team](const user_context& who) {
     ctx.bridge.request(
       ctx.backends.database(),
       [respond, p, f, who](const team_info& t, const std::string& role) {
@@ -579,8 +588,7 @@ void with_team(api_context& ctx, const http::request& req,
         }
         f(who, t, role);
       },
-      error_reply(respond), atom::get_v, atom::role_v, req.params.at("team"),
-      who.user_id);
+      error_reply(respond), atom::get_v, atom::role_v, team, who.user_id);
   });
 }
 
@@ -621,6 +629,7 @@ void add_accounts(http::router& r, api_context& ctx) {
   r.add("PATCH", "/v1/teams/{team}/members/{member}", route(do_set_role));
   r.add("DELETE", "/v1/teams/{team}/members/{member}", route(do_remove_member));
   r.add("GET", "/v1/teams/{team}/audit", route(do_audit));
+  r.add("GET", "/v1/audit", route(do_audit));
 }
 
 } // namespace sbx::routes

@@ -397,6 +397,12 @@ BOOST_FIXTURE_TEST_CASE(the_audit_log_says_who_did_what_from_where, fixture) {
     parsed(call("GET", "/v1/teams/ada/audit?action=sandbox.", nullptr, owner))
       .size(),
     2u);
+  // The same at /v1/audit, naming the team.
+  BOOST_CHECK_EQUAL(parsed(call("GET", "/v1/audit?team=ada&action=sandbox.",
+                                nullptr, owner))
+                      .size(),
+                    2u);
+  BOOST_CHECK_EQUAL(call("GET", "/v1/audit", nullptr, owner).status, 400u);
   // Paging and time bounds.
   auto page = call("GET", "/v1/teams/ada/audit?limit=2", nullptr, owner);
   BOOST_CHECK_EQUAL(parsed(page).size(), 2u);

@@ -6,6 +6,7 @@
 
 #include "tests/support/local_cluster.hpp"
 #include "tests/support/sandboxes.hpp"
+#include "tests/support/services.hpp"
 
 #include <boost/test/unit_test.hpp>
 #include <nlohmann/json.hpp>
@@ -156,6 +157,48 @@ BOOST_FIXTURE_TEST_CASE(nothing_is_lost_or_doubled_while_billing_is_away,
   BOOST_TEST_MESSAGE(ps.size() << " records, " << total << " ms");
   BOOST_CHECK_GE(total, 5000);
   c->kill_all();
+}
+
+BOOST_FIXTURE_TEST_CASE(nothing_is_lost_or_doubled_while_postgres_restarts,
+                        fixture) {
+  auto start = std::chrono::steady_clock::now();
+  auto sb = c->create(0);
+  BOOST_REQUIRE(!sb.first.empty());
+  std::this_thread::sleep_for(2s);
+  // PostgreSQL goes away for a while: billing cannot store, the node keeps
+  // what it measured.
+  auto spool = c->dir() + "/n1/usage-pending.json";
+  auto waiting = [&] {
+    std::ifstream in{spool};
+    auto j = json::parse(in, nullptr, false);
+    return j.is_object() ? j["pending"].size() : 0u;
+  };
+  auto& pg = test::services::get().postgres();
+  pg.stop();
+  std::this_thread::sleep_for(4s);
+  BOOST_CHECK_GE(waiting(), 2u);
+  BOOST_REQUIRE(!pg.start());
+  std::this_thread::sleep_for(1s);
+  BOOST_CHECK_EQUAL(c->api(0, "DELETE", "/sandboxes/" + sb.first).status,
+                    204u);
+  auto lived = std::chrono::duration_cast<std::chrono::milliseconds>(
+                 std::chrono::steady_clock::now() - start)
+                 .count();
+  BOOST_REQUIRE_MESSAGE(eventually([&] { return waiting() == 0; }, 60s),
+                        waiting() << " still waiting; control: "
+                                  << test::local_cluster::logs(*c->control));
+  std::vector<period> ps;
+  BOOST_CHECK(eventually(
+    [&] {
+      ps = periods(sb.first);
+      return covered(ps) >= lived - 1500;
+    },
+    10s));
+  auto total = covered(ps);
+  BOOST_TEST_MESSAGE(ps.size() << " records covering " << total
+                               << " ms of a " << lived << " ms life");
+  BOOST_CHECK_GE(total, lived - 1500);
+  BOOST_CHECK_LE(total, lived + 200);
 }
 
 BOOST_FIXTURE_TEST_CASE(monthly_sandbox_hours_are_enforced, fixture) {
