@@ -20,15 +20,11 @@ struct fixture {
   static inline std::unique_ptr<test::local_cluster> c;
 
   fixture() {
-    if (c)
-      return;
     test::local_cluster::options opts;
     opts.name = "accounts";
     opts.nodes = {"n1"};
     opts.gateways = 2;
-    c = std::make_unique<test::local_cluster>(opts);
-    std::string why;
-    BOOST_REQUIRE_MESSAGE(c->start(why), why);
+    test::start_once(c, opts);
   }
 
   /// A request through gateway `g` with a bearer token (or none).

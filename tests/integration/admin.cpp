@@ -29,16 +29,12 @@ struct fixture {
   static inline std::unique_ptr<test::local_cluster> c;
 
   fixture() {
-    if (c)
-      return;
     test::local_cluster::options opts;
     opts.name = "admin";
     opts.nodes = {"n1", "n2"};
     opts.gateways = 1;
     opts.metrics = true;
-    c = std::make_unique<test::local_cluster>(opts);
-    std::string why;
-    BOOST_REQUIRE_MESSAGE(c->start(why), why);
+    test::start_once(c, opts);
   }
 
   /// Runs a command with --json and parses what it printed.

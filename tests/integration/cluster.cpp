@@ -33,11 +33,7 @@ struct cluster {
   static inline std::unique_ptr<test::local_cluster> c;
 
   cluster() {
-    if (c)
-      return;
-    c = std::make_unique<test::local_cluster>(test::local_cluster::options{});
-    std::string why;
-    BOOST_REQUIRE_MESSAGE(c->start(why), why);
+    test::start_once(c, test::local_cluster::options{});
   }
 
   static test::http_reply api(size_t g, const std::string& method,

@@ -65,9 +65,7 @@ struct fixture {
     opts.nodes = {"n1", "n2"};
     opts.gateways = 1;
     opts.extra = good->args();
-    c = std::make_unique<test::local_cluster>(opts);
-    std::string why;
-    BOOST_REQUIRE_MESSAGE(c->start(why), why);
+    test::start_once(c, opts);
   }
 
   /// Writes and reads back a file in a sandbox through the gateway.

@@ -27,16 +27,12 @@ struct fixture {
   static inline std::unique_ptr<test::local_cluster> c;
 
   fixture() {
-    if (c)
-      return;
     test::local_cluster::options opts;
     opts.name = "usage";
     opts.nodes = {"n1"};
     opts.gateways = 1;
     opts.extra = {"--usage-interval", "1s"};
-    c = std::make_unique<test::local_cluster>(opts);
-    std::string why;
-    BOOST_REQUIRE_MESSAGE(c->start(why), why);
+    test::start_once(c, opts);
   }
 
   static pqxx::result query(const std::string& sql) {

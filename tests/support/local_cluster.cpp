@@ -1,5 +1,7 @@
 #include "tests/support/local_cluster.hpp"
 
+#include <boost/test/unit_test.hpp>
+
 #include "runtime/auth/api_key.hpp"
 #include "runtime/embedded/process.hpp"
 #include "tests/support/eventually.hpp"
@@ -228,6 +230,15 @@ local_cluster::admin(const std::string& cmd, bool json, const std::string& name,
   r.out = p.out();
   r.err = p.err();
   return r;
+}
+
+void start_once(std::unique_ptr<local_cluster>& c,
+                const local_cluster::options& opts) {
+  if (c)
+    return;
+  c = std::make_unique<local_cluster>(opts);
+  std::string why;
+  BOOST_REQUIRE_MESSAGE(c->start(why), why);
 }
 
 } // namespace sbx::test

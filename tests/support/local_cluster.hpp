@@ -112,4 +112,9 @@ private:
   std::map<std::string, uint16_t> metrics_ports_;
 };
 
+/// Starts the cluster a suite's tests share in `c` unless it is there: the
+/// first test to need it starts it, and fails with the logs if it cannot.
+void start_once(std::unique_ptr<local_cluster>& c,
+                const local_cluster::options& opts);
+
 } // namespace sbx::test
