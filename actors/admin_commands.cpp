@@ -91,10 +91,21 @@ std::string check(kind k, const std::string& x, const std::string& what) {
         return one_of(plans, value) ? ""
                                     : "plan must be one of " + joined(plans)
                                         + ", not '" + value + "'";
-      if (value == "default" || is_number(value))
+      if (value == "default")
         return "";
-      return key + " must be a whole number or 'default', not '" + value
-             + "'";
+      if (!is_number(value))
+        return key + " must be a whole number or 'default', not '" + value
+               + "'";
+      auto most = limit_maxima().at(key);
+      auto n = std::stoll(value);
+      if (n < 1 || n > most)
+        return key + " must be from 1 to " + std::to_string(most) + ", not "
+               + value
+               + (key == "max_sandbox_hours"
+                    ? " ('default' for the plan's; enterprise has no monthly "
+                      "limit)"
+                    : " ('default' for the plan's)");
+      return "";
     }
     default:
       return is_id(x) ? "" : what + " '" + x + "' is not a valid id";
@@ -197,6 +208,17 @@ std::vector<std::string> candidates(kind k, const id_source& ids) {
 }
 
 } // namespace
+
+const std::map<std::string, int64_t>& limit_maxima() {
+  // Beyond these a value is a typo, and some would not fit the limits'
+  // types.
+  static const std::map<std::string, int64_t> most
+    = {{"max_sandboxes", 100'000},         {"max_vcpu", 256},
+       {"max_memory_mb", 1'048'576},       {"max_lifetime_s", 30 * 24 * 3600},
+       {"rate_create", 1'000'000},         {"rate_control", 1'000'000},
+       {"max_sandbox_hours", 100'000'000}};
+  return most;
+}
 
 const std::vector<std::string>& quota_keys() {
   static const std::vector<std::string> keys

@@ -120,4 +120,8 @@ std::vector<std::string> complete(const std::vector<std::string>& words,
 /// The settings `quota set` takes.
 const std::vector<std::string>& quota_keys();
 
+/// The largest value of each numeric setting of `quota set` (the least is
+/// 1; `default` drops an override).
+const std::map<std::string, int64_t>& limit_maxima();
+
 } // namespace sbx::ops

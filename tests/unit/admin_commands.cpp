@@ -102,6 +102,20 @@ BOOST_AUTO_TEST_CASE(bad_input_is_refused_with_what_is_wrong) {
   BOOST_CHECK(contains(refusal("sandbox 'a b'"), "is not a valid id"));
   BOOST_CHECK(contains(refusal(""), "no command"));
   BOOST_CHECK_EQUAL(refusal("quota set acme max_vcpu=default"), "");
+  // Negative, zero and absurd limits.
+  BOOST_CHECK(contains(refusal("quota set acme max_sandboxes=-1"),
+                       "whole number or 'default'"));
+  BOOST_CHECK(contains(refusal("quota set acme max_sandboxes=0"),
+                       "must be from 1 to 100000, not 0"));
+  BOOST_CHECK(contains(refusal("quota set acme max_vcpu=999999999999"),
+                       "must be from 1 to 256"));
+  BOOST_CHECK(contains(refusal("quota set acme max_sandbox_hours=0"),
+                       "enterprise has no monthly limit"));
+  BOOST_CHECK_EQUAL(refusal("quota set acme max_lifetime_s=2592000"), "");
+  for (auto& [key, most] : ops::limit_maxima())
+    BOOST_CHECK_EQUAL(refusal("quota set acme " + key + "="
+                              + std::to_string(most)),
+                      "");
 }
 
 BOOST_AUTO_TEST_CASE(lines_split_like_a_shell) {
