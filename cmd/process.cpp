@@ -517,6 +517,9 @@ void http_gateway::start(caf::actor_system& sys, const config& cfg,
   // keeps working at most.
   limits_ = std::make_unique<rate_limiter>(stats,
                                            cfg.rate_limit_fail == "open");
+  limits_->hand_off([this](std::function<void()> f) {
+    server_.post(std::move(f));
+  });
   redis_timeout_ = cfg.store_timeout;
   own_redis_ = !cfg.redis_url.empty();
   if (own_redis_)

@@ -15,7 +15,7 @@ packages=(
   libcaf-dev libboost1.74-dev libboost-test1.74-dev
   libprotobuf-dev protobuf-compiler libpqxx-dev libhiredis-dev libssl-dev
   libspdlog-dev libfmt-dev prometheus-cpp-dev nlohmann-json3-dev libcli11-dev
-  libseccomp-dev zlib1g-dev libedit-dev
+  libseccomp-dev zlib1g-dev libedit-dev libjemalloc-dev
   # servers that `sandhive up` embeds and the integration tests start
   postgresql-15 redis-server
   # used by the tests and the README examples

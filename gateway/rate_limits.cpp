@@ -43,6 +43,11 @@ void rate_limiter::use(std::shared_ptr<cache_client> client) {
   client_ = std::move(client);
 }
 
+void rate_limiter::hand_off(runner run) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  hand_off_ = std::move(run);
+}
+
 void rate_limiter::stop() {
   {
     std::lock_guard<std::mutex> guard{mtx_};
@@ -79,6 +84,7 @@ void rate_limiter::run() {
   std::vector<pending> batch;
   for (;;) {
     std::shared_ptr<cache_client> client;
+    runner go;
     {
       std::unique_lock<std::mutex> guard{mtx_};
       cv_.wait(guard, [this] { return stopping_ || !queue_.empty(); });
@@ -89,10 +95,11 @@ void rate_limiter::run() {
                    std::make_move_iterator(queue_.begin() + n));
       queue_.erase(queue_.begin(), queue_.begin() + n);
       client = client_;
+      go = hand_off_;
     }
     if (!client) {
       for (auto& p : batch)
-        fail(p, "no Redis configured yet");
+        fail(p, "no Redis configured yet", go);
       batch.clear();
       continue;
     }
@@ -117,22 +124,23 @@ void rate_limiter::run() {
       auto& r = results[g];
       if (!r) {
         for (auto* p : groups[g])
-          fail(*p, message_of(r.error()));
+          fail(*p, message_of(r.error()), go);
         continue;
       }
       healthy();
       for (size_t k = 0; k < groups[g].size(); ++k)
-        decide(*groups[g][k], k < r->granted, r->retry_after_ms);
+        decide(*groups[g][k], k < r->granted, r->retry_after_ms, go);
     }
     batch.clear();
   }
 }
 
-void rate_limiter::fail(pending& p, const std::string& why) {
+void rate_limiter::fail(pending& p, const std::string& why,
+                        const runner& go) {
   outage(why);
   if (fail_open_) {
     stats_.count_rate_limit(p.group, "fail_open");
-    p.ok();
+    go ? go(std::move(p.ok)) : p.ok();
     return;
   }
   stats_.count_rate_limit(p.group, "fail_closed");
@@ -140,10 +148,11 @@ void rate_limiter::fail(pending& p, const std::string& why) {
     503, "cannot check the rate limit now (Redis unreachable); try again"));
 }
 
-void rate_limiter::decide(pending& p, bool granted, int64_t retry_after_ms) {
+void rate_limiter::decide(pending& p, bool granted, int64_t retry_after_ms,
+                          const runner& go) {
   if (granted) {
     stats_.count_rate_limit(p.group, "allowed");
-    p.ok();
+    go ? go(std::move(p.ok)) : p.ok();
     return;
   }
   stats_.count_rate_limit(p.group, "limited");

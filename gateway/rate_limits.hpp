@@ -45,9 +45,14 @@ public:
   /// Counts with this client (tests use a fake).
   void use(std::shared_ptr<cache_client> client);
 
+  /// Where the requests let through continue (the gateway's I/O threads),
+  /// so that their work never holds up the next round trip to Redis.
+  /// Without it they run on the limiter's thread.
+  void hand_off(std::function<void(std::function<void()>)> run);
+
   /// Runs `ok` if `subject` (a team, a user, an address) may make one more
-  /// request of `group`; answers 429 or 503 itself otherwise. `ok` and the
-  /// answer run on the limiter's thread: hand work on, never block.
+  /// request of `group`; answers 429 or 503 itself otherwise. `ok` runs
+  /// where hand_off says, the answer on the limiter's thread: never block.
   void check(const std::string& group, const std::string& subject, rate r,
              const http::responder& respond, std::function<void()> ok);
 
@@ -63,9 +68,12 @@ private:
     std::function<void()> ok;
   };
 
+  using runner = std::function<void(std::function<void()>)>;
+
   void run();
-  void fail(pending& p, const std::string& why);
-  void decide(pending& p, bool granted, int64_t retry_after_ms);
+  void fail(pending& p, const std::string& why, const runner& go);
+  void decide(pending& p, bool granted, int64_t retry_after_ms,
+              const runner& go);
   void outage(const std::string& why);
   void healthy();
 
@@ -75,6 +83,7 @@ private:
   std::condition_variable cv_;
   std::vector<pending> queue_;
   std::shared_ptr<cache_client> client_;
+  runner hand_off_;
   std::string url_;
   bool stopping_ = false;
   std::atomic<bool> down_{false};

@@ -79,6 +79,10 @@ void server::stop() {
   impl_->threads.clear();
 }
 
+void server::post(std::function<void()> f) {
+  net::post(impl_->ioc, std::move(f));
+}
+
 uint16_t server::port() const {
   return impl_->port;
 }

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -41,6 +42,9 @@ public:
 
   /// The bound port.
   uint16_t port() const;
+
+  /// Runs `f` on one of the I/O threads (dropped once the server stopped).
+  void post(std::function<void()> f);
 
 private:
   struct impl;
