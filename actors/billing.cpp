@@ -39,9 +39,17 @@ price_list prices_of(self_ptr self, const std::string& plan) {
 }
 
 /// Tells the scheduler whether the team may create sandboxes.
-void tell(self_ptr self, const charge_result& r) {
+void tell(self_ptr self, const std::string& team_id, bool frozen) {
+  if (frozen)
+    self->state.frozen.insert(team_id);
+  else
+    self->state.frozen.erase(team_id);
   if (auto s = scheduler_of(self))
-    caf::anon_send(s, atom::balance_v, r.team_id, r.frozen_since_ms > 0);
+    caf::anon_send(s, atom::balance_v, team_id, frozen);
+}
+
+void tell(self_ptr self, const charge_result& r) {
+  tell(self, r.team_id, r.frozen_since_ms > 0);
 }
 
 /// Pauses (or kills) the running sandboxes of a team out of credit.
@@ -82,8 +90,12 @@ void stop_sandboxes(self_ptr self, const team_info& team) {
 /// Charges one billed team and acts on its balance.
 void charge(self_ptr self, const team_info& team, const std::string& month) {
   auto prices = prices_of(self, team.plan);
-  if (prices.free())
+  if (prices.free()) {
+    // Moved to an unbilled plan while out of credit: free to create again.
+    if (self->state.frozen.count(team.id))
+      tell(self, team.id, false);
     return;
+  }
   auto& cfg = self->state.cfg;
   self->request(database_of(self), cfg.timeout, atom::charge_v, team.id, month,
                 prices)
@@ -192,7 +204,7 @@ std::string previous_month(const std::string& month) {
     m = 12;
     --y;
   }
-  char buf[16];
+  char buf[32];
   std::snprintf(buf, sizeof(buf), "%04d-%02d-01", y, m);
   return buf;
 }

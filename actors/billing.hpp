@@ -39,6 +39,8 @@ struct billing_state {
   std::string month;
   /// Teams whose sandboxes were stopped for want of credit, to log once.
   std::set<std::string> stopped;
+  /// Teams the scheduler was told may not create sandboxes.
+  std::set<std::string> frozen;
 };
 
 /// Usage and money (billing_actor). Usage from nodes is stored once per

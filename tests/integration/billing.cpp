@@ -242,6 +242,20 @@ BOOST_FIXTURE_TEST_CASE(a_used_up_balance_refuses_creates_and_pauses,
       return r.status == 200 && json::parse(r.body)["state"] == "paused";
     },
     20s));
+  // Moved to an unbilled plan, the team may create again; back on pro
+  // without credit, it may not.
+  auto created = [&](unsigned want) {
+    auto x = create();
+    if (x.status == 201)
+      api("DELETE",
+          "/sandboxes/" + json::parse(x.body)["sandboxID"].get<std::string>(),
+          key);
+    return x.status == want;
+  };
+  sql("UPDATE teams SET plan = 'free' WHERE slug = 'broke'");
+  BOOST_CHECK(eventually([&] { return created(201); }, 10s));
+  sql("UPDATE teams SET plan = 'pro' WHERE slug = 'broke'");
+  BOOST_CHECK(eventually([&] { return created(402); }, 10s));
   // Credit lets the team create again at once.
   auto r = c->admin("credit broke 5", true);
   BOOST_REQUIRE_EQUAL(r.code, 0);

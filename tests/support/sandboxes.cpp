@@ -40,7 +40,11 @@ void remove_stale_test_cgroups() {
   for (auto& e : std::filesystem::directory_iterator{"/sys/fs/cgroup/pids", ec}) {
     auto name = e.path().filename().string();
     auto dash = name.rfind('-');
+    // A pid has at most 7 digits (pid_max ≤ 2^22); other sandhive-* groups
+    // (a node's, named by a random id that may be all digits) are not ours.
+    auto digits = name.size() - dash - 1;
     if (name.rfind("sandhive-", 0) != 0 || dash == std::string::npos
+        || digits == 0 || digits > 7
         || name.find_first_not_of("0123456789", dash + 1) != std::string::npos)
       continue;
     auto pid = std::stoi(name.substr(dash + 1));
