@@ -131,36 +131,13 @@ pg_store::register_user(const std::string& email,
 
 caf::expected<user_record>
 pg_store::find_user_by_email(const std::string& email) {
-  std::optional<user_record> out;
-  auto err = run([&](pqxx::connection& c) -> caf::error {
-    pqxx::nontransaction tx{c};
-    auto rows = tx.exec_params(user_query() + "WHERE lower(email) = lower($1)",
-                               email);
-    if (!rows.empty())
-      out = user_of(rows[0]);
-    return caf::none;
-  });
-  if (err)
-    return err;
-  if (!out)
-    return make_error(ec::not_found, "no account with this email");
-  return std::move(*out);
+  return find_one(user_query() + "WHERE lower(email) = lower($1)", user_of,
+                  "no account with this email", email);
 }
 
 caf::expected<user_record> pg_store::find_user(const std::string& id) {
-  std::optional<user_record> out;
-  auto err = run([&](pqxx::connection& c) -> caf::error {
-    pqxx::nontransaction tx{c};
-    auto rows = tx.exec_params(user_query() + "WHERE id::text = $1", id);
-    if (!rows.empty())
-      out = user_of(rows[0]);
-    return caf::none;
-  });
-  if (err)
-    return err;
-  if (!out)
-    return make_error(ec::not_found, "no such user");
-  return std::move(*out);
+  return find_one(user_query() + "WHERE id::text = $1", user_of,
+                  "no such user", id);
 }
 
 caf::expected<std::vector<membership_record>>
@@ -209,24 +186,14 @@ pg_store::create_session(const std::string& user_id,
 }
 
 caf::expected<session_record> pg_store::find_session(const std::string& id) {
-  std::optional<session_record> out;
-  auto err = run([&](pqxx::connection& c) -> caf::error {
-    pqxx::nontransaction tx{c};
-    auto rows = tx.exec_params(
-      "SELECT id, user_id, " + ms("expires_at")
-        + ", revoked_at IS NOT NULL FROM sessions WHERE id::text = $1",
-      id);
-    if (!rows.empty())
-      out = session_record{rows[0][0].as<std::string>(),
-                           rows[0][1].as<std::string>(),
-                           rows[0][2].as<int64_t>(), rows[0][3].as<bool>()};
-    return caf::none;
-  });
-  if (err)
-    return err;
-  if (!out)
-    return make_error(ec::not_found, "no such session");
-  return std::move(*out);
+  return find_one(
+    "SELECT id, user_id, " + ms("expires_at")
+      + ", revoked_at IS NOT NULL FROM sessions WHERE id::text = $1",
+    [](const pqxx::row& row) {
+      return session_record{row[0].as<std::string>(), row[1].as<std::string>(),
+                            row[2].as<int64_t>(), row[3].as<bool>()};
+    },
+    "no such session", id);
 }
 
 caf::expected<session_record>

@@ -267,22 +267,9 @@ caf::expected<invoice> pg_store::finalize_invoice(const invoice& draft) {
 
 caf::expected<invoice> pg_store::final_invoice(const std::string& team_id,
                                                const std::string& month) {
-  std::optional<invoice> out;
-  auto err = run([&](pqxx::connection& c) -> caf::error {
-    pqxx::nontransaction tx{c};
-    auto rows = tx.exec_params(std::string{invoice_columns}
-                                 + "WHERE team_id::text = $1 AND month = ($2 "
-                                   "|| '-01')::date",
-                               team_id, month);
-    if (!rows.empty())
-      out = stored_invoice(rows[0]);
-    return caf::none;
-  });
-  if (err)
-    return err;
-  if (!out)
-    return make_error(ec::not_found, "no invoice for " + month);
-  return std::move(*out);
+  return find_one(std::string{invoice_columns}
+                    + "WHERE team_id::text = $1 AND month = ($2 || '-01')::date",
+                  stored_invoice, "no invoice for " + month, team_id, month);
 }
 
 caf::expected<std::vector<invoice>>

@@ -9,7 +9,9 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
+#include <utility>
 
 namespace sbx {
 
@@ -169,6 +171,27 @@ private:
            + "&keepalives=1&keepalives_idle=5&keepalives_interval=2"
              "&keepalives_count=3";
     return url;
+  }
+
+  /// The first row a read-only `query` answers (with `params`), as `read`
+  /// makes it; not_found saying `missing` when there is none.
+  template <class Read, class... Params>
+  auto find_one(const std::string& query, Read read,
+                const std::string& missing, const Params&... params)
+    -> caf::expected<decltype(read(std::declval<const pqxx::row&>()))> {
+    std::optional<decltype(read(std::declval<const pqxx::row&>()))> out;
+    auto err = run([&](pqxx::connection& c) -> caf::error {
+      pqxx::nontransaction tx{c};
+      auto rows = tx.exec_params(query, params...);
+      if (!rows.empty())
+        out = read(rows[0]);
+      return caf::none;
+    });
+    if (err)
+      return err;
+    if (!out)
+      return make_error(ec::not_found, missing);
+    return std::move(*out);
   }
 
   /// Runs `f` on a live connection, (re)connecting as needed, and turns
