@@ -16,7 +16,7 @@ namespace sbx {
 /// thread: each call spawns a short-lived actor that sends the request and
 /// runs a callback with the reply (or an error), then terminates. Callbacks
 /// run on a CAF worker and must hand their result to a `responder`, which
-/// posts it back onto the connection's strand. The number of requests in
+/// posts it back onto the connection's I/O thread. The number of requests in
 /// flight is bounded so that a slow actor cannot pile up unbounded state.
 class bridge {
 public:

@@ -71,7 +71,7 @@ public:
   virtual void close(std::string reason) = 0;
 };
 
-/// The application side of a WebSocket. The session calls it on its strand
+/// The application side of a WebSocket. The session calls it on its thread
 /// and reads the next message only after `on_message` returns.
 class ws_handler {
 public:

@@ -27,10 +27,10 @@ bool is_parse_error(const beast::error_code& ec) {
                             .category();
 }
 
-/// Hands a streamed request body's reads to its session, on the strand.
+/// Hands a streamed request body's reads to its session, on its thread.
 class session_reader : public http::body_reader {
 public:
-  session_reader(std::shared_ptr<http_session> s, net::any_io_executor ex,
+  session_reader(std::shared_ptr<http_session> s, io_executor ex,
                  uint64_t request_no)
     : session_(std::move(s)), ex_(std::move(ex)), request_no_(request_no) {
     // nop
@@ -44,13 +44,13 @@ public:
 
 private:
   std::shared_ptr<http_session> session_;
-  net::any_io_executor ex_;
+  io_executor ex_;
   uint64_t request_no_;
 };
 
 } // namespace
 
-http_session::http_session(tcp::socket&& socket,
+http_session::http_session(tcp_socket&& socket,
                            std::shared_ptr<const session_context> ctx)
   : stream_(std::move(socket)), ctx_(std::move(ctx)) {
   beast::error_code ec;
@@ -179,8 +179,11 @@ bool http_session::make_request() {
 }
 
 http::responder http_session::make_responder() {
+  // A route that answers at once (no actor round trip) answers on the
+  // session's own thread: dispatch then writes without a trip through the
+  // io_context's queue. Answers from other threads are posted.
   return http::responder{[self = shared_from_this()](http::response res) {
-    net::post(self->stream_.get_executor(),
+    net::dispatch(self->stream_.get_executor(),
               [self, res = std::move(res)]() mutable {
                 if (res.upgrade)
                   return self->upgrade(std::move(res.upgrade));

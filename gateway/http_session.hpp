@@ -20,18 +20,19 @@ struct session_context {
 };
 
 /// One HTTP/1.1 connection: reads a request, hands it to the router, writes
-/// the response posted back (from any thread) onto the connection's strand,
+/// the response posted back (from any thread) onto the connection's I/O
+/// thread (its io_context has that one thread: see net.hpp),
 /// then reads the next one. Routes that stream their request body read it
 /// through a `body_reader`; responses with a `body_source` are written as
 /// chunks, each pulled only after the previous one is on the wire.
 class http_session : public std::enable_shared_from_this<http_session> {
 public:
-  http_session(tcp::socket&& socket,
+  http_session(tcp_socket&& socket,
                std::shared_ptr<const session_context> ctx);
 
   void run();
 
-  /// Reads the next piece of a streamed request body (on the strand).
+  /// Reads the next piece of a streamed request body (on its thread).
   void read_body(uint64_t request_no, http::body_reader::read_fn fn);
 
 private:
@@ -58,7 +59,7 @@ private:
   void fail_request(unsigned status, const std::string& message);
   void do_close();
 
-  beast::tcp_stream stream_;
+  tcp_stream stream_;
   beast::flat_buffer buffer_;
   std::shared_ptr<const session_context> ctx_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;

@@ -5,9 +5,11 @@
 
 namespace sbx {
 
-listener::listener(net::io_context& ioc, tcp::acceptor acceptor,
+listener::listener(tcp::acceptor acceptor, picker next_context,
                    std::shared_ptr<const session_context> ctx)
-  : ioc_(ioc), acceptor_(std::move(acceptor)), ctx_(std::move(ctx)) {
+  : acceptor_(std::move(acceptor)),
+    next_context_(std::move(next_context)),
+    ctx_(std::move(ctx)) {
   // nop
 }
 
@@ -25,13 +27,13 @@ void listener::stop() {
 }
 
 void listener::do_accept() {
-  // Each connection gets its own strand.
-  acceptor_.async_accept(net::make_strand(ioc_),
+  // The connection lives on the next I/O thread's io_context from here on.
+  acceptor_.async_accept(next_context_().get_executor(),
                          beast::bind_front_handler(&listener::on_accept,
                                                    shared_from_this()));
 }
 
-void listener::on_accept(beast::error_code ec, tcp::socket socket) {
+void listener::on_accept(beast::error_code ec, tcp_socket socket) {
   if (ec == net::error::operation_aborted || !acceptor_.is_open())
     return;
   if (ec) {

@@ -63,21 +63,84 @@ void rate_limiter::stop() {
 void rate_limiter::check(const std::string& group, const std::string& subject,
                          rate r, const http::responder& respond,
                          std::function<void()> ok) {
+  auto key = "rl:" + group + ":" + subject;
+  bool leased = false;
   {
     std::lock_guard<std::mutex> guard{mtx_};
-    if (!stopping_ && queue_.size() < max_queue) {
-      queue_.push_back({group,
-                        {"rl:" + group + ":" + subject, r.per_second, r.burst,
-                         1.0},
-                        respond,
-                        std::move(ok)});
-      if (queue_.size() == 1)
-        cv_.notify_one();
-      return;
+    auto now = clock::now();
+    // Only buckets that could ever lease a token keep a lease.
+    if (!stopping_ && r.per_second * lease_ttl.count() / 1000.0 >= 1) {
+      auto& l = leases_[key];
+      l.r = r;
+      ++l.seen;
+      l.last_check = now;
+      leased = spend(key, now);
     }
+    if (!leased) {
+      if (stopping_ || queue_.size() >= max_queue) {
+        // Answered below, outside the lock.
+      } else {
+        queue_.push_back({group, {std::move(key), r.per_second, r.burst, 1.0},
+                          respond, std::move(ok)});
+        if (queue_.size() == 1)
+          cv_.notify_one();
+        return;
+      }
+    }
+  }
+  if (leased) {
+    stats_.count_rate_limit(group, "allowed");
+    ok();
+    return;
   }
   respond(http::response::error(503, "too many requests are waiting for "
                                      "their rate limit; try again"));
+}
+
+bool rate_limiter::spend(const std::string& key, clock::time_point now) {
+  auto i = leases_.find(key);
+  if (i == leases_.end() || i->second.tokens == 0 || now >= i->second.expires)
+    return false;
+  --i->second.tokens;
+  --held_;
+  return true;
+}
+
+double rate_limiter::take_size(const std::string& key, size_t waiting) {
+  auto i = leases_.find(key);
+  if (i == leases_.end())
+    return static_cast<double>(waiting);
+  auto& l = i->second;
+  // About what this gateway spent since its last take, within bounds that
+  // keep the tokens one gateway holds a small part of the bucket.
+  auto cap = std::min({static_cast<double>(max_lease), l.r.burst / 4,
+                       l.r.per_second * lease_ttl.count() / 1000.0});
+  auto extra = std::min(std::floor(std::max(cap, 0.0)),
+                        static_cast<double>(l.seen));
+  l.seen = 0;
+  return static_cast<double>(waiting) + extra;
+}
+
+void rate_limiter::sweep(clock::time_point now, bool all,
+                         std::vector<bucket_request>& returns) {
+  auto forget = now >= next_sweep_;
+  if (forget)
+    next_sweep_ = now + std::chrono::seconds{1};
+  if (held_ == 0 && !forget)
+    return;
+  for (auto i = leases_.begin(); i != leases_.end();) {
+    auto& l = i->second;
+    if (l.tokens > 0 && (all || now >= l.expires)) {
+      returns.push_back({i->first, l.r.per_second, l.r.burst,
+                         -static_cast<double>(l.tokens)});
+      held_ -= l.tokens;
+      l.tokens = 0;
+    }
+    if (forget && l.tokens == 0 && now - l.last_check > std::chrono::seconds{10})
+      i = leases_.erase(i);
+    else
+      ++i;
+  }
 }
 
 void rate_limiter::run() {
@@ -85,42 +148,85 @@ void rate_limiter::run() {
   for (;;) {
     std::shared_ptr<cache_client> client;
     runner go;
+    std::vector<pending*> local;
+    std::vector<bucket_request> reqs;
+    std::vector<std::vector<pending*>> groups;
+    std::vector<bucket_request> returns;
+    bool last = false;
     {
       std::unique_lock<std::mutex> guard{mtx_};
-      cv_.wait(guard, [this] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty() && stopping_)
-        return;
+      auto ready = [this] { return stopping_ || !queue_.empty(); };
+      // Leases holding tokens wake the thread to give them back in time.
+      if (held_ > 0)
+        cv_.wait_for(guard, lease_ttl / 4, ready);
+      else
+        cv_.wait(guard, ready);
+      last = queue_.empty() && stopping_;
+      auto now = clock::now();
+      sweep(now, last, returns);
       auto n = std::min(queue_.size(), max_batch);
       batch.assign(std::make_move_iterator(queue_.begin()),
                    std::make_move_iterator(queue_.begin() + n));
       queue_.erase(queue_.begin(), queue_.begin() + n);
       client = client_;
       go = hand_off_;
+      // Checks of one bucket that arrived together take their tokens in one
+      // script (cost n, plus the lease): exact all the same, and a busy
+      // team's burst costs Redis one call, not one per request. A lease
+      // filled since they queued pays for them first.
+      std::unordered_map<std::string, size_t> index;
+      for (auto& p : batch) {
+        if (spend(p.bucket.key, now)) {
+          local.push_back(&p);
+          continue;
+        }
+        auto [i, fresh] = index.emplace(p.bucket.key, reqs.size());
+        if (fresh) {
+          reqs.push_back(p.bucket);
+          groups.emplace_back();
+        }
+        groups[i->second].push_back(&p);
+      }
+      for (size_t g = 0; g < reqs.size(); ++g)
+        reqs[g].cost = take_size(reqs[g].key, groups[g].size());
     }
+    for (auto* p : local)
+      decide(*p, true, 0, go);
     if (!client) {
-      for (auto& p : batch)
-        fail(p, "no Redis configured yet", go);
+      for (auto& group : groups)
+        for (auto* p : group)
+          fail(*p, "no Redis configured yet", go);
       batch.clear();
+      if (last)
+        return;
       continue;
     }
-    // Checks of one bucket that arrived together take their tokens in one
-    // script (cost n): exact all the same, and a busy team's burst costs
-    // Redis one call, not one per request.
-    std::vector<bucket_request> reqs;
-    std::vector<std::vector<pending*>> groups;
-    std::unordered_map<std::string, size_t> index;
-    for (auto& p : batch) {
-      auto [i, fresh] = index.emplace(p.bucket.key, reqs.size());
-      if (fresh) {
-        reqs.push_back(p.bucket);
-        groups.emplace_back();
-      } else {
-        reqs[i->second].cost += p.bucket.cost;
-      }
-      groups[i->second].push_back(&p);
+    auto asked = reqs.size();
+    reqs.insert(reqs.end(), returns.begin(), returns.end());
+    if (reqs.empty()) {
+      batch.clear();
+      if (last)
+        return;
+      continue;
     }
     auto results = client->take_many(reqs);
-    for (size_t g = 0; g < groups.size(); ++g) {
+    {
+      // What a take got beyond its waiting checks is the bucket's lease.
+      std::lock_guard<std::mutex> guard{mtx_};
+      auto expires = clock::now() + lease_ttl;
+      for (size_t g = 0; g < asked; ++g) {
+        auto& r = results[g];
+        if (!r || r->granted <= groups[g].size())
+          continue;
+        auto& l = leases_[reqs[g].key];
+        l.r = {reqs[g].rate, reqs[g].burst};
+        auto extra = r->granted - static_cast<unsigned>(groups[g].size());
+        l.tokens += extra;
+        held_ += extra;
+        l.expires = expires;
+      }
+    }
+    for (size_t g = 0; g < asked; ++g) {
       auto& r = results[g];
       if (!r) {
         for (auto* p : groups[g])
@@ -132,6 +238,8 @@ void rate_limiter::run() {
         decide(*groups[g][k], k < r->granted, r->retry_after_ms, go);
     }
     batch.clear();
+    if (last)
+      return;
   }
 }
 

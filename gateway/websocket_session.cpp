@@ -35,7 +35,7 @@ constexpr size_t max_message = 1 << 20;
 
 } // namespace
 
-websocket_session::websocket_session(beast::tcp_stream&& stream,
+websocket_session::websocket_session(tcp_stream&& stream,
                                      bhttp::request<bhttp::string_body> req,
                                      std::shared_ptr<http::ws_handler> handler,
                                      metrics* stats)

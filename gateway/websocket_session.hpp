@@ -19,7 +19,7 @@ class websocket_session
   : public std::enable_shared_from_this<websocket_session> {
 public:
   /// Counted in `stats` (may be null) while it lives.
-  websocket_session(beast::tcp_stream&& stream,
+  websocket_session(tcp_stream&& stream,
                     bhttp::request<bhttp::string_body> req,
                     std::shared_ptr<http::ws_handler> handler, metrics* stats);
 
@@ -44,7 +44,7 @@ private:
   void write_next();
   void closed();
 
-  websocket::stream<beast::tcp_stream> ws_;
+  websocket::stream<tcp_stream> ws_;
   bhttp::request<bhttp::string_body> req_;
   std::shared_ptr<http::ws_handler> handler_;
   metrics* stats_;

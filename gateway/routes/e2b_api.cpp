@@ -11,6 +11,7 @@
 #include "runtime/auth/api_key.hpp"
 
 #include <caf/send.hpp>
+#include <mutex>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -153,6 +154,37 @@ json detail_json(const api_context& ctx, const sandbox_info& info) {
   j["allowInternetAccess"] = false;
   return j;
 }
+
+/// The body of GET /sandboxes/{id} rendered once per published state of a
+/// sandbox, not per request: rendering is a quarter of the route's cost
+/// under load (bench/RESULTS.md). An entry is used only while the route
+/// cache holds the very info it was rendered from.
+struct detail_memo {
+  std::shared_ptr<const std::string>
+  body(const api_context& ctx,
+       const std::shared_ptr<const sandbox_info>& info) {
+    {
+      std::lock_guard<std::mutex> guard{mtx};
+      auto i = bodies.find(info->id);
+      if (i != bodies.end() && i->second.first == info)
+        return i->second.second;
+    }
+    auto out = std::make_shared<const std::string>(
+      dump(detail_json(ctx, *info)));
+    std::lock_guard<std::mutex> guard{mtx};
+    // Ended sandboxes' entries go when the memo is full.
+    if (bodies.size() >= 10'000)
+      bodies.clear();
+    bodies[info->id] = {info, out};
+    return out;
+  }
+
+  std::mutex mtx;
+  std::unordered_map<std::string,
+                     std::pair<std::shared_ptr<const sandbox_info>,
+                               std::shared_ptr<const std::string>>>
+    bodies;
+};
 
 // -- routes -------------------------------------------------------------------
 
@@ -382,6 +414,7 @@ struct cpu_sample {
 } // namespace
 
 void add_e2b_api(http::router& r, api_context& ctx) {
+  ctx.details = std::make_shared<detail_memo>();
   r.add("POST", "/sandboxes", [&ctx](http::request& req, http::responder res) {
     create(ctx, req, std::move(res), false);
   });
@@ -403,7 +436,8 @@ void add_e2b_api(http::router& r, api_context& ctx) {
                                             const sandbox_route& r) {
             // The cache is kept current by the sandbox's own updates.
             if (r.info)
-              return respond(json_reply(200, detail_json(ctx, *r.info)));
+              return respond(http::response::json(
+                200, *ctx.details->body(ctx, r.info)));
             ctx.bridge.request(
               r.handle,
               [&ctx, respond](const sandbox_info& info) {

@@ -33,6 +33,8 @@ void add_health(http::router& r, bridge& b, supervisor_actor sup,
 void add_metrics(http::router& r, metrics& stats);
 
 /// What the E2B API routes work with.
+struct detail_memo;
+
 struct api_context {
   caf::actor_system& sys;
   sbx::bridge& bridge;
@@ -46,6 +48,8 @@ struct api_context {
   std::string envd_version = "0.6.4";
   /// E2B's deprecated clientID, required by the schema.
   std::string client_id = "sandhive";
+  /// Rendered GET /sandboxes/{id} bodies (made by add_e2b_api).
+  std::shared_ptr<detail_memo> details;
 };
 
 /// The E2B control plane: /sandboxes, /v2/sandboxes, /templates, …

@@ -42,7 +42,7 @@ public:
   /// Takes up to `cost` whole tokens from the bucket `key`, which refills
   /// at `rate` per second up to `burst` (a new bucket is full): as many as
   /// it has, atomically, on the server's clock, so that every gateway shares
-  /// the bucket.
+  /// the bucket. A negative `cost` puts tokens back (up to a full bucket).
   virtual caf::expected<bucket_take> take(const std::string& key, double rate,
                                           double burst, double cost)
     = 0;

@@ -47,7 +47,8 @@ redis_endpoint parse_url(const std::string& url) {
 /// The token bucket as GCRA, one atomic script: the key holds the time at
 /// which the bucket would be full again ("theoretical arrival time"), on the
 /// server's clock; one GET and one SET with expiry, so a check is cheap. It
-/// grants as many of the tokens asked for as fit.
+/// grants as many of the tokens asked for as fit; a negative cost gives
+/// tokens back (a gateway's unspent lease), never beyond a full bucket.
 constexpr const char* bucket_script = R"lua(
 local per = 1000 / tonumber(ARGV[1])
 local limit = tonumber(ARGV[2]) * per
@@ -56,6 +57,15 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
 local tat = tonumber(redis.call('GET', KEYS[1]) or now)
 if tat < now then tat = now end
+if cost < 0 then
+  tat = math.max(now, tat + cost * per)
+  if tat > now then
+    redis.call('SET', KEYS[1], tostring(tat), 'PX', math.ceil(tat - now) + 1)
+  else
+    redis.call('DEL', KEYS[1])
+  end
+  return {0, 0, tostring((limit - (tat - now)) / per)}
+end
 local granted = math.min(cost, math.floor((limit - (tat - now)) / per + 1e-9))
 if granted < 0 then granted = 0 end
 local wait = 0

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <mutex>
 #include <set>
+#include <unordered_map>
 
 namespace sbx {
 
@@ -129,6 +130,12 @@ struct metrics::impl {
   std::set<std::pair<std::string, std::string>> sandbox_labels;
   /// The kill reasons exported so far.
   std::set<std::string> kill_labels;
+  /// The children of the per-request families by their label values, so
+  /// that a request does not build and hash a label map (prometheus-cpp's
+  /// Add) each time. Bounded: the label values are.
+  std::mutex children_mtx;
+  std::unordered_map<std::string, std::pair<Counter*, Histogram*>> http;
+  std::unordered_map<std::string, Counter*> limits;
 };
 
 metrics::metrics() : impl_(std::make_unique<impl>()) {
@@ -146,12 +153,24 @@ metrics::~metrics() = default;
 
 void metrics::observe_http(const std::string& route, const std::string& method,
                            unsigned status, double seconds) {
-  impl_->http_requests
-    .Add({{"route", route}, {"method", method},
-          {"status", std::to_string(status)}})
-    .Increment();
-  impl_->http_latency.Add({{"route", route}}, latency_buckets())
-    .Observe(seconds);
+  auto key = route;
+  key += '\n';
+  key += method;
+  key += '\n';
+  key += std::to_string(status);
+  std::pair<Counter*, Histogram*> c;
+  {
+    std::lock_guard<std::mutex> guard{impl_->children_mtx};
+    auto& slot = impl_->http[key];
+    if (slot.first == nullptr)
+      slot = {&impl_->http_requests.Add({{"route", route},
+                                          {"method", method},
+                                          {"status", std::to_string(status)}}),
+              &impl_->http_latency.Add({{"route", route}}, latency_buckets())};
+    c = slot;
+  }
+  c.first->Increment();
+  c.second->Observe(seconds);
 }
 
 void metrics::add_websocket_sessions(int delta) {
@@ -164,7 +183,15 @@ void metrics::track_backend(const std::string& backend) {
 
 void metrics::count_rate_limit(const std::string& group,
                                const std::string& result) {
-  impl_->rate_limits.Add({{"group", group}, {"result", result}}).Increment();
+  Counter* c;
+  {
+    std::lock_guard<std::mutex> guard{impl_->children_mtx};
+    auto& slot = impl_->limits[group + '\n' + result];
+    if (slot == nullptr)
+      slot = &impl_->rate_limits.Add({{"group", group}, {"result", result}});
+    c = slot;
+  }
+  c->Increment();
 }
 
 void metrics::set_rate_limit_redis_up(bool up) {

@@ -5,6 +5,7 @@
 
 #include "tests/support/printers.hpp"
 
+#include <boost/test/tools/floating_point_comparison.hpp>
 #include <boost/test/unit_test.hpp>
 
 #include <thread>
@@ -82,6 +83,28 @@ BOOST_AUTO_TEST_CASE(token_buckets_are_shared_exact_and_refill) {
   rs = a->take_many(xs);
   for (auto& r : rs)
     BOOST_CHECK(r && r->granted == 1);
+}
+
+BOOST_AUTO_TEST_CASE(tokens_given_back_can_be_taken_again_up_to_a_full_bucket) {
+  auto c = make_redis_client(test::services::get().redis().url(), 1s);
+  auto key = "rl:back:" + std::to_string(::getpid());
+  // A gateway leases all 10 (at 0.01/s nothing refills during the test),
+  // gives 4 back: another gateway finds exactly those 4.
+  auto all = c->take(key, 0.01, 10, 10);
+  BOOST_REQUIRE(all);
+  BOOST_CHECK_EQUAL(all->granted, 10u);
+  auto back = c->take(key, 0.01, 10, -4);
+  BOOST_REQUIRE(back);
+  BOOST_CHECK_EQUAL(back->granted, 0u);
+  BOOST_CHECK_CLOSE(back->remaining, 4.0, 0.1);
+  auto four = c->take(key, 0.01, 10, 6);
+  BOOST_REQUIRE(four);
+  BOOST_CHECK_EQUAL(four->granted, 4u);
+  // Giving back more than was taken fills the bucket, no more.
+  BOOST_REQUIRE(c->take(key, 0.01, 10, -50));
+  auto full = c->take(key, 0.01, 10, 20);
+  BOOST_REQUIRE(full);
+  BOOST_CHECK_EQUAL(full->granted, 10u);
 }
 
 BOOST_AUTO_TEST_CASE(a_wrong_password_is_an_error) {

@@ -286,6 +286,11 @@ public:
       b = {burst, now_ms};
     b.tokens = std::min(burst, b.tokens + (now_ms - b.ts) * rate / 1000);
     b.ts = now_ms;
+    ++takes;
+    if (cost < 0) {
+      b.tokens = std::min(burst, b.tokens - cost);
+      return bucket_take{0, 0, b.tokens};
+    }
     auto granted = static_cast<unsigned>(
       std::max(0.0, std::min(cost, std::floor(b.tokens + 1e-9))));
     b.tokens -= granted;
@@ -303,6 +308,8 @@ public:
   std::atomic<bool> down{false};
   std::mutex mtx;
   std::map<std::string, bucket> buckets;
+  /// Scripts run (takes and give-backs).
+  std::atomic<int> takes{0};
   int64_t now_ms = 0;
 };
 

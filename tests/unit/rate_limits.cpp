@@ -1,14 +1,20 @@
 // Rate limits at the gateway: token buckets (here in the fake cache, whose
-// clock the test moves), 429 with Retry-After, and what an unreachable Redis
-// does in either mode, logged once per outage and shown in the metrics.
+// clock the test moves), 429 with Retry-After, leases of busy buckets (never
+// more let through than the bucket holds, unspent tokens given back), and
+// what an unreachable Redis does in either mode, logged once per outage and
+// shown in the metrics.
 
 #include "gateway/rate_limits.hpp"
 #include "runtime/metrics/metrics.hpp"
+#include "tests/support/eventually.hpp"
 #include "tests/support/fakes.hpp"
 
+#include <boost/test/tools/floating_point_comparison.hpp>
 #include <boost/test/unit_test.hpp>
 
+#include <cmath>
 #include <future>
+#include <thread>
 
 using namespace sbx;
 
@@ -48,6 +54,12 @@ struct fixture {
     return rl;
   }
 
+  /// Tokens left in a bucket of the fake Redis.
+  double tokens(const std::string& key) {
+    std::lock_guard<std::mutex> guard{redis->mtx};
+    return redis->buckets[key].tokens;
+  }
+
   bool metric(const std::string& line) {
     return stats.serialize().find(line) != std::string::npos;
   }
@@ -74,6 +86,71 @@ BOOST_AUTO_TEST_CASE(a_burst_passes_then_the_rate_holds) {
   BOOST_CHECK(metric("sandhive_rate_limit_decisions_total{group=\"create\","
                      "result=\"limited\"} 2"));
   rl->stop();
+}
+
+BOOST_AUTO_TEST_CASE(a_busy_bucket_is_leased_and_never_overspent) {
+  // Two gateways share a bucket of 500 at 100/s; the clock stands still, so
+  // exactly 500 requests may pass between them, whoever asks.
+  auto a = limiter(true);
+  auto b = limiter(true);
+  rate r{100, 500};
+  std::atomic<int> passed{0}, limited{0};
+  auto hammer = [&](int n) {
+    auto one = [&](rate_limiter& rl) {
+      for (int i = 0; i < n; ++i)
+        (check(rl, r).first == 0 ? passed : limited)++;
+    };
+    std::thread ta{[&] { one(*a); }};
+    std::thread tb{[&] { one(*b); }};
+    ta.join();
+    tb.join();
+  };
+  // As many requests as the bucket holds: nearly all pass (a few tokens
+  // may sit in the other gateway's lease), and leases paid for most of
+  // them: far fewer scripts than requests (one each without leases).
+  hammer(250);
+  BOOST_TEST_MESSAGE("scripts run: " << redis->takes.load() << " for "
+                                     << passed.load() << " passed");
+  BOOST_CHECK_GE(passed.load(), 450);
+  BOOST_CHECK_LT(redis->takes.load(), passed.load() / 4);
+  // Far more than it holds: never more than 500 in all.
+  hammer(300);
+  BOOST_CHECK_LE(passed.load(), 500);
+  BOOST_CHECK_EQUAL(passed + limited, 1100);
+  // Tokens still leased when the checks ended go back after the lease
+  // time: the bucket holds what was not spent.
+  BOOST_CHECK(test::eventually(
+    [&] {
+      return std::abs(tokens("rl:create:team-1") - (500 - passed.load()))
+             < 1e-6;
+    },
+    std::chrono::seconds{2}));
+  a->stop();
+  b->stop();
+}
+
+BOOST_AUTO_TEST_CASE(a_slow_bucket_is_exact) {
+  // Under four a second no token is taken ahead: the third check of a
+  // bucket of two is refused, and nothing is held back from other
+  // gateways.
+  auto rl = limiter(true);
+  rate r{3, 2};
+  BOOST_CHECK_EQUAL(check(*rl, r).first, 0u);
+  BOOST_CHECK_CLOSE(tokens("rl:create:team-1"), 1.0, 1e-6);
+  BOOST_CHECK_EQUAL(check(*rl, r).first, 0u);
+  BOOST_CHECK_EQUAL(check(*rl, r).first, 429u);
+  BOOST_CHECK_EQUAL(redis->takes.load(), 3);
+  rl->stop();
+}
+
+BOOST_AUTO_TEST_CASE(stopping_gives_leases_back) {
+  auto rl = limiter(true);
+  rate r{1000, 1000};
+  for (int i = 0; i < 10; ++i)
+    BOOST_CHECK_EQUAL(check(*rl, r).first, 0u);
+  BOOST_CHECK_LT(tokens("rl:create:team-1"), 990);
+  rl->stop();
+  BOOST_CHECK_CLOSE(tokens("rl:create:team-1"), 990.0, 1e-6);
 }
 
 BOOST_AUTO_TEST_CASE(without_redis_open_lets_through_and_closed_refuses) {
