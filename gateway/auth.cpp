@@ -49,30 +49,32 @@ api_auth::api_auth(bridge& b, const backends& be,
   // nop
 }
 
-std::optional<api_auth::entry> api_auth::cached(const std::string& hash,
-                                                bool allow_stale) {
+std::shared_ptr<const api_auth::entry>
+api_auth::cached(const std::string& hash, bool allow_stale) {
   std::lock_guard<std::mutex> guard{mtx_};
   auto i = keys_.find(hash);
   if (i == keys_.end())
-    return std::nullopt;
+    return nullptr;
+  auto& e = *i->second;
   auto now = clock::now();
-  if (now < i->second.expires
-      || (allow_stale && i->second.info
-          && now < i->second.expires + stale_grace))
+  if (now < e.expires
+      || (allow_stale && e.info && now < e.expires + stale_grace))
     return i->second;
-  return std::nullopt;
+  return nullptr;
 }
 
 void api_auth::remember(const std::string& hash, entry e) {
+  auto fresh = std::make_shared<const entry>(std::move(e));
   std::lock_guard<std::mutex> guard{mtx_};
   if (keys_.size() >= max_entries) {
     auto now = clock::now();
     for (auto i = keys_.begin(); i != keys_.end();)
-      i = i->second.expires + stale_grace < now ? keys_.erase(i) : std::next(i);
+      i = i->second->expires + stale_grace < now ? keys_.erase(i)
+                                                 : std::next(i);
     if (keys_.size() >= max_entries)
       keys_.clear();
   }
-  keys_[hash] = std::move(e);
+  keys_[hash] = std::move(fresh);
 }
 
 void api_auth::check(const http::request& req, const http::responder& respond,

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -42,7 +43,10 @@ private:
     clock::time_point expires;
   };
 
-  std::optional<entry> cached(const std::string& hash, bool allow_stale);
+  /// Entries are immutable and shared: a hit copies a pointer under the
+  /// lock, not the key's strings.
+  std::shared_ptr<const entry> cached(const std::string& hash,
+                                      bool allow_stale);
   void remember(const std::string& hash, entry e);
 
   bridge& bridge_;
@@ -50,7 +54,7 @@ private:
   std::chrono::milliseconds ttl_;
   rate_limiter* limits_;
   std::mutex mtx_;
-  std::unordered_map<std::string, entry> keys_;
+  std::unordered_map<std::string, std::shared_ptr<const entry>> keys_;
 };
 
 /// Who a console request comes from, once its token checked out.

@@ -101,8 +101,15 @@ bool rate_limiter::spend(const std::string& key, clock::time_point now) {
   auto i = leases_.find(key);
   if (i == leases_.end() || i->second.tokens == 0 || now >= i->second.expires)
     return false;
-  --i->second.tokens;
+  auto& l = i->second;
+  --l.tokens;
   --held_;
+  if (!l.refilling && l.tokens < l.last_grant / 2) {
+    l.refilling = true;
+    refills_.push_back(key);
+    if (refills_.size() == 1 && queue_.empty())
+      cv_.notify_one();
+  }
   return true;
 }
 
@@ -111,12 +118,14 @@ double rate_limiter::take_size(const std::string& key, size_t waiting) {
   if (i == leases_.end())
     return static_cast<double>(waiting);
   auto& l = i->second;
-  // About what this gateway spent since its last take, within bounds that
-  // keep the tokens one gateway holds a small part of the bucket.
+  // About what this gateway spent since its last take (or as much as the
+  // last take brought, while checks keep coming), within bounds that keep
+  // the tokens one gateway holds a small part of the bucket.
   auto cap = std::min({static_cast<double>(max_lease), l.r.burst / 4,
                        l.r.per_second * lease_ttl.count() / 1000.0});
+  auto want = l.seen > 0 ? std::max(l.seen, l.last_grant) : 0u;
   auto extra = std::min(std::floor(std::max(cap, 0.0)),
-                        static_cast<double>(l.seen));
+                        static_cast<double>(want));
   l.seen = 0;
   return static_cast<double>(waiting) + extra;
 }
@@ -155,7 +164,9 @@ void rate_limiter::run() {
     bool last = false;
     {
       std::unique_lock<std::mutex> guard{mtx_};
-      auto ready = [this] { return stopping_ || !queue_.empty(); };
+      auto ready = [this] {
+        return stopping_ || !queue_.empty() || !refills_.empty();
+      };
       // Leases holding tokens wake the thread to give them back in time.
       if (held_ > 0)
         cv_.wait_for(guard, lease_ttl / 4, ready);
@@ -187,8 +198,34 @@ void rate_limiter::run() {
         }
         groups[i->second].push_back(&p);
       }
-      for (size_t g = 0; g < reqs.size(); ++g)
+      // Leases half spent take their next tokens in the same round trip.
+      for (auto& key : refills_) {
+        auto l = leases_.find(key);
+        if (l == leases_.end())
+          continue;
+        if (index.emplace(key, reqs.size()).second) {
+          reqs.push_back({key, l->second.r.per_second, l->second.r.burst, 0});
+          groups.emplace_back();
+        }
+      }
+      refills_.clear();
+      // A refill with nothing to take (no demand since) is not sent.
+      size_t kept = 0;
+      for (size_t g = 0; g < reqs.size(); ++g) {
         reqs[g].cost = take_size(reqs[g].key, groups[g].size());
+        auto l = leases_.find(reqs[g].key);
+        if (l != leases_.end())
+          l->second.refilling = reqs[g].cost > 0;
+        if (reqs[g].cost <= 0)
+          continue;
+        if (kept != g) {
+          reqs[kept] = std::move(reqs[g]);
+          groups[kept] = std::move(groups[g]);
+        }
+        ++kept;
+      }
+      reqs.resize(kept);
+      groups.resize(kept);
     }
     for (auto* p : local)
       decide(*p, true, 0, go);
@@ -215,15 +252,20 @@ void rate_limiter::run() {
       std::lock_guard<std::mutex> guard{mtx_};
       auto expires = clock::now() + lease_ttl;
       for (size_t g = 0; g < asked; ++g) {
+        auto l = leases_.find(reqs[g].key);
+        if (l != leases_.end())
+          l->second.refilling = false;
         auto& r = results[g];
         if (!r || r->granted <= groups[g].size())
           continue;
-        auto& l = leases_[reqs[g].key];
-        l.r = {reqs[g].rate, reqs[g].burst};
+        if (l == leases_.end())
+          l = leases_.emplace(reqs[g].key, lease{}).first;
+        l->second.r = {reqs[g].rate, reqs[g].burst};
         auto extra = r->granted - static_cast<unsigned>(groups[g].size());
-        l.tokens += extra;
+        l->second.tokens += extra;
+        l->second.last_grant = extra;
         held_ += extra;
-        l.expires = expires;
+        l->second.expires = expires;
       }
     }
     for (size_t g = 0; g < asked; ++g) {

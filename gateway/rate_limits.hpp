@@ -36,7 +36,10 @@ struct rate {
 /// Redis also takes about as many tokens as the gateway used since the
 /// previous one (never more than a quarter of the burst or a quarter
 /// second's rate, at most `max_lease`), and the following checks spend
-/// those on the calling thread without waiting. Tokens are always taken
+/// those on the calling thread without waiting. When half of a lease is
+/// spent the next take is sent ahead, so a steady stream of requests never
+/// waits for Redis (under load a wait for the limiter's and Redis' threads
+/// to be scheduled showed as a 15 ms p99). Tokens are always taken
 /// before they are spent, so together the gateways never let more through
 /// than the bucket allows; what a lease has not spent after `lease_ttl` goes
 /// back to Redis. A bucket of a low rate (under 4 per second) is never
@@ -75,7 +78,7 @@ public:
   void stop();
 
   /// Tokens a lease holds at most, and how long it holds them.
-  static constexpr unsigned max_lease = 1000;
+  static constexpr unsigned max_lease = 10'000;
   static constexpr std::chrono::milliseconds lease_ttl{250};
 
 private:
@@ -87,6 +90,9 @@ private:
     rate r;
     unsigned tokens = 0;
     unsigned seen = 0;
+    /// Tokens the last take brought, and whether the next is on its way.
+    unsigned last_grant = 0;
+    bool refilling = false;
     clock::time_point expires;
     clock::time_point last_check;
   };
@@ -121,6 +127,8 @@ private:
   std::condition_variable cv_;
   std::vector<pending> queue_;
   std::unordered_map<std::string, lease> leases_;
+  /// Leases half spent whose next take is to be sent ahead.
+  std::vector<std::string> refills_;
   clock::time_point next_sweep_;
   /// Tokens all leases hold.
   size_t held_ = 0;

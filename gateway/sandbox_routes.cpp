@@ -18,7 +18,10 @@ struct sandbox_routes::shared {
   using clock = std::chrono::steady_clock;
 
   std::mutex mtx;
-  std::unordered_map<std::string, sandbox_route> routes;
+  /// Immutable routes, replaced on change: a lookup copies a pointer under
+  /// the lock, not three strings (two I/O threads meet on this lock on
+  /// every data-plane request).
+  std::unordered_map<std::string, std::shared_ptr<const sandbox_route>> routes;
   /// Sandboxes seen to end, for a minute: a lookup that misses the cache
   /// must not bring one back from a directory that has not heard yet.
   std::unordered_map<std::string, clock::time_point> ended;
@@ -58,27 +61,26 @@ struct sandbox_routes::shared {
     if (i == routes.end()) {
       if (!handle || ended.count(info.id))
         return false;
-      routes.emplace(info.id,
-                     sandbox_route{info.id, handle, info.team,
-                                   info.access_token,
-                                   std::make_shared<const sandbox_info>(info)});
+      routes.emplace(info.id, std::make_shared<const sandbox_route>(
+                                sandbox_route{info.id, handle, info.team,
+                                              info.access_token,
+                                              std::make_shared<
+                                                const sandbox_info>(info)}));
       return true;
     }
-    auto& r = i->second;
+    auto& r = *i->second;
     if (r.info && r.info->revision > info.revision)
       return false;
-    r.team = info.team;
-    r.access_token = info.access_token;
-    r.info = std::make_shared<const sandbox_info>(info);
+    i->second = std::make_shared<const sandbox_route>(
+      sandbox_route{r.id, r.handle, info.team, info.access_token,
+                    std::make_shared<const sandbox_info>(info)});
     return false;
   }
 
-  std::optional<sandbox_route> get(const std::string& id) {
+  std::shared_ptr<const sandbox_route> get(const std::string& id) {
     std::lock_guard<std::mutex> guard{mtx};
     auto i = routes.find(id);
-    if (i == routes.end())
-      return std::nullopt;
-    return i->second;
+    return i == routes.end() ? nullptr : i->second;
   }
 };
 
@@ -97,7 +99,8 @@ sandbox_routes::sandbox_routes(caf::actor_system& sys, bridge& b,
       if (auto sh = weak.lock()) {
         std::lock_guard<std::mutex> guard{sh->mtx};
         auto r = sh->routes.find(i->second);
-        if (r != sh->routes.end() && r->second.handle.address() == msg.source) {
+        if (r != sh->routes.end()
+            && r->second->handle.address() == msg.source) {
           sh->routes.erase(r);
           sh->bury(i->second);
         }
@@ -162,7 +165,7 @@ void sandbox_routes::forget(const std::string& id) {
 
 void sandbox_routes::find(const std::string& id, callback fn) {
   if (auto r = shared_->get(id)) {
-    fn(std::move(*r));
+    fn(*r);
     return;
   }
   auto not_found = [id] {
@@ -191,17 +194,17 @@ void sandbox_routes::find(const std::string& id, callback fn) {
 
 void sandbox_routes::find_if(std::function<bool(const sandbox_route&)> pred,
                              callback fn) {
-  std::optional<sandbox_route> hit;
+  std::shared_ptr<const sandbox_route> hit;
   {
     std::lock_guard<std::mutex> guard{shared_->mtx};
     for (auto& [id, r] : shared_->routes)
-      if (pred(r)) {
+      if (pred(*r)) {
         hit = r;
         break;
       }
   }
   if (hit) {
-    fn(std::move(*hit));
+    fn(*hit);
     return;
   }
   // Not cached (the gateway restarted, say): ask the directory for all.

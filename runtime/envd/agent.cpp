@@ -142,6 +142,8 @@ agent::agent(int fd) : sock_(fd) {
 }
 
 agent::~agent() {
+  if (spawn_stack_ != nullptr)
+    ::munmap(spawn_stack_, spawn_stack_size_ + ::sysconf(_SC_PAGESIZE));
   ::close(epfd_);
   ::close(sigfd_);
 }
@@ -403,24 +405,29 @@ void agent::do_start(uint64_t id, const sandhive::envd::Start& x) {
   sa.argv = argv.data();
   sa.envp = envp.data();
   // Like posix_spawn: the child shares envd's memory (no page tables to
-  // copy) and envd waits until it has exec'd or failed. Its stack is sized
-  // as glibc sizes posix_spawn's (execvpe may copy argv onto it) and has a
-  // guard page, so an overrun faults instead of corrupting envd.
+  // copy) and envd waits until it has exec'd or failed, so one stack serves
+  // every start. It is sized as glibc sizes posix_spawn's (execvpe may copy
+  // argv onto it) and has a guard page, so an overrun faults instead of
+  // corrupting envd.
   auto page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
   auto stack_size = ((argv.size() + 2) * sizeof(char*) + 32 * 1024 + page - 1)
                     / page * page;
-  auto stack = static_cast<char*>(::mmap(nullptr, stack_size + page,
-                                         PROT_READ | PROT_WRITE,
-                                         MAP_PRIVATE | MAP_ANONYMOUS
-                                           | MAP_STACK,
-                                         -1, 0));
-  pid_t pid = -1;
-  if (stack != MAP_FAILED) {
-    ::mprotect(stack, page, PROT_NONE);
-    pid = ::clone(spawn_child, stack + page + stack_size,
-                  CLONE_VM | CLONE_VFORK | SIGCHLD, &sa);
-    ::munmap(stack, stack_size + page);
+  if (stack_size > spawn_stack_size_) {
+    if (spawn_stack_ != nullptr)
+      ::munmap(spawn_stack_, spawn_stack_size_ + page);
+    auto m = ::mmap(nullptr, stack_size + page, PROT_READ | PROT_WRITE,
+                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    spawn_stack_ = m == MAP_FAILED ? nullptr : static_cast<char*>(m);
+    spawn_stack_size_ = m == MAP_FAILED ? 0 : stack_size;
+    if (spawn_stack_ != nullptr)
+      ::mprotect(spawn_stack_, page, PROT_NONE);
   }
+  pid_t pid = -1;
+  if (spawn_stack_ != nullptr)
+    pid = ::clone(spawn_child, spawn_stack_ + page + spawn_stack_size_,
+                  CLONE_VM | CLONE_VFORK | SIGCHLD, &sa);
+  else
+    errno = ENOMEM;
   ::close(report[1]);
   for (int fd : {out[1], err[1], in[0]})
     if (fd >= 0)

@@ -85,6 +85,25 @@ size_t count_mounts() {
 BOOST_AUTO_TEST_SUITE(sandbox,
                       *boost::unit_test::precondition(test::sandboxes_supported))
 
+BOOST_FIXTURE_TEST_CASE(users_added_inside_count_at_once_and_garbage_breaks_nothing,
+                        test::driver_fixture) {
+  // envd keeps /etc/passwd parsed between starts; a change made inside the
+  // sandbox must show at the next start all the same.
+  auto h = start(spec("users1"));
+  BOOST_TEST(sh(*h, "true", "dev").err.find("invalid username") != std::string::npos);
+  auto add = sh(*h, "mkdir -p /home/dev && chown 1001:1001 /home/dev && "
+                    "echo 'dev:x:1001:1001::/home/dev:/bin/bash' >> /etc/passwd");
+  BOOST_TEST(add.exit_code == 0, add.err);
+  auto dev = sh(*h, "id -u; echo $HOME", "dev");
+  BOOST_TEST(dev.out == "1001\n/home/dev\n", dev.out + dev.err);
+  // A garbled line (a uid that is no number) names no one and breaks no
+  // lookup of the others.
+  BOOST_TEST(sh(*h, "echo 'bad:x:zz:1::/:/bin/sh' >> /etc/passwd").exit_code == 0);
+  BOOST_TEST(sh(*h, "true", "bad").err.find("invalid username") != std::string::npos);
+  BOOST_TEST(sh(*h, "id -u", "dev").out == "1001\n");
+  BOOST_TEST(pings(*h, 2s));
+}
+
 BOOST_FIXTURE_TEST_CASE(a_sandbox_sees_only_itself, test::driver_fixture) {
   auto h = start(spec("iso1"));
   auto r = sh(*h, "cat /proc/1/cmdline; echo; hostname; id -u; ls /; "
