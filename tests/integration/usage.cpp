@@ -33,6 +33,10 @@ struct fixture {
     opts.gateways = 1;
     opts.extra = {"--usage-interval", "1s"};
     test::start_once(c, opts);
+    // A case before may have restarted the control or the node.
+    BOOST_REQUIRE_MESSAGE(c->ready(60s),
+                          "the cluster is not ready: "
+                            << test::local_cluster::logs(*c->gateways[0]));
   }
 
   static pqxx::result query(const std::string& sql) {

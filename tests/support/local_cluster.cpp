@@ -157,6 +157,21 @@ bool local_cluster::start(std::string& why) {
   return true;
 }
 
+bool local_cluster::ready(std::chrono::seconds timeout) const {
+  return eventually(
+    [&] {
+      for (size_t g = 0; g < gateway_ports_.size(); ++g) {
+        if (api(g, "GET", "/ready").status != 200)
+          return false;
+        auto t = api(g, "GET", "/templates");
+        if (t.status != 200 || t.body.find("\"base\"") == std::string::npos)
+          return false;
+      }
+      return true;
+    },
+    timeout);
+}
+
 http_reply local_cluster::api(size_t g, const std::string& method,
                               const std::string& target,
                               const std::string& body,

@@ -45,6 +45,11 @@ public:
                   const std::string& slot = "",
                   std::optional<std::vector<std::string>> extra = std::nullopt);
 
+  /// Waits until every gateway is in the cluster (/ready) and offers the
+  /// base template (a node joined the control they joined): after a restart
+  /// of the control or a node, before the next create.
+  bool ready(std::chrono::seconds timeout) const;
+
   /// Whether the control's log says `what` at least `times` times.
   bool control_said(const std::string& what, size_t times = 1) const;
 
