@@ -215,7 +215,7 @@ BOOST_FIXTURE_TEST_CASE(monthly_sandbox_hours_are_enforced, fixture) {
   }
   auto r = c->api(0, "POST", "/v2/sandboxes",
                   R"({"templateID":"base","timeout":60})", key);
-  BOOST_CHECK_EQUAL(r.status, 429u);
+  BOOST_CHECK_MESSAGE(r.status == 429u, r.status << ": " << r.body);
   BOOST_CHECK(r.body.find("sandbox-hours") != std::string::npos);
   BOOST_CHECK(!r.header("Retry-After").empty());
 }

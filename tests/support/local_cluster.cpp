@@ -11,6 +11,7 @@
 #include <pqxx/pqxx>
 
 #include <fstream>
+#include <iostream>
 
 #include <unistd.h>
 
@@ -186,8 +187,12 @@ std::pair<std::string, std::string>
 local_cluster::create(size_t g, const std::string& k) const {
   auto r = api(g, "POST", "/v2/sandboxes",
                R"({"templateID":"base","timeout":300})", k);
-  if (r.status != 201)
+  if (r.status != 201) {
+    // Shown with the failing test's output: why, not just that.
+    std::cerr << "create through gateway " << g << " answered " << r.status
+              << ": " << r.body << "\n";
     return {};
+  }
   auto j = nlohmann::json::parse(r.body);
   return {j["sandboxID"], j["envdAccessToken"]};
 }
