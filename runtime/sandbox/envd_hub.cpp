@@ -63,6 +63,9 @@ public:
   }
 
 private:
+  /// Writes as much of `out_` as the socket takes now (mtx_ held).
+  void write_out();
+
   hub& hub_;
   int fd_;
   envd_hub::on_message on_msg_;
@@ -224,16 +227,7 @@ void conn::send(const sandhive::envd::ToEnvd& msg) {
       // Nothing waits before it: write at once from this thread (the socket
       // does not block) instead of waking the hub thread to do it, which
       // costs every request to envd a thread wake-up.
-      size_t off = 0;
-      while (off < out_.size()) {
-        auto n = ::send(fd_, out_.data() + off, out_.size() - off,
-                        MSG_NOSIGNAL | MSG_DONTWAIT);
-        if (n > 0)
-          off += static_cast<size_t>(n);
-        else if (!(n < 0 && errno == EINTR))
-          break;
-      }
-      out_.erase(0, off);
+      write_out();
       if (out_.empty())
         return;
     }
@@ -241,8 +235,7 @@ void conn::send(const sandhive::envd::ToEnvd& msg) {
   hub_.want_flush(shared_from_this());
 }
 
-bool conn::flush() {
-  std::unique_lock<std::mutex> guard{mtx_};
+void conn::write_out() {
   size_t off = 0;
   while (off < out_.size()) {
     // MSG_NOSIGNAL: an envd that stopped reading must not SIGPIPE the node.
@@ -256,6 +249,11 @@ bool conn::flush() {
     break; // EAGAIN: wait for EPOLLOUT; errors show up as EOF on read
   }
   out_.erase(0, off);
+}
+
+bool conn::flush() {
+  std::unique_lock<std::mutex> guard{mtx_};
+  write_out();
   auto remaining = !out_.empty();
   auto drained = want_drain_ && out_.size() < envd_hub::low_water;
   if (drained)
