@@ -39,6 +39,14 @@ struct fixture {
                             << test::local_cluster::logs(*c->gateways[0]));
   }
 
+  /// Usage records node `node` has measured and billing not yet stored
+  /// (its spool).
+  static size_t waiting(const std::string& node) {
+    std::ifstream in{c->dir() + "/" + node + "/usage-pending.json"};
+    auto j = json::parse(in, nullptr, false);
+    return j.is_object() ? j["pending"].size() : 0u;
+  }
+
   static pqxx::result query(const std::string& sql) {
     pqxx::connection conn{c->database_url()};
     pqxx::nontransaction tx{conn};
@@ -132,23 +140,17 @@ BOOST_FIXTURE_TEST_CASE(nothing_is_lost_or_doubled_while_billing_is_away,
   c->control->signal(SIGKILL);
   BOOST_REQUIRE(c->control->wait_for(10s));
   std::this_thread::sleep_for(4s);
-  auto spool = c->dir() + "/n1/usage-pending.json";
-  auto waiting = [&] {
-    std::ifstream in{spool};
-    auto j = json::parse(in, nullptr, false);
-    return j.is_object() ? j["pending"].size() : 0u;
-  };
-  BOOST_CHECK_GE(waiting(), 2u);
+  BOOST_CHECK_GE(waiting("n1"), 2u);
   // The node restarts too (its sandboxes end with it): what waited is
   // read back from the spool.
   c->nodes["n1"]->signal(SIGKILL);
   BOOST_REQUIRE(c->nodes["n1"]->wait_for(10s));
-  auto before = waiting();
+  auto before = waiting("n1");
   BOOST_CHECK_GE(before, 3u);
   c->start_control();
   c->start_node("n1");
-  BOOST_REQUIRE_MESSAGE(eventually([&] { return waiting() == 0; }, 60s),
-                        waiting() << " still waiting; node: "
+  BOOST_REQUIRE_MESSAGE(eventually([&] { return waiting("n1") == 0; }, 60s),
+                        waiting("n1") << " still waiting; node: "
                                   << test::local_cluster::logs(*c->nodes["n1"])
                                   << "\ncontrol: "
                                   << test::local_cluster::logs(*c->control));
@@ -167,16 +169,10 @@ BOOST_FIXTURE_TEST_CASE(nothing_is_lost_or_doubled_while_postgres_restarts,
   std::this_thread::sleep_for(2s);
   // PostgreSQL goes away for a while: billing cannot store, the node keeps
   // what it measured.
-  auto spool = c->dir() + "/n1/usage-pending.json";
-  auto waiting = [&] {
-    std::ifstream in{spool};
-    auto j = json::parse(in, nullptr, false);
-    return j.is_object() ? j["pending"].size() : 0u;
-  };
   auto& pg = test::services::get().postgres();
   pg.stop();
   std::this_thread::sleep_for(4s);
-  BOOST_CHECK_GE(waiting(), 2u);
+  BOOST_CHECK_GE(waiting("n1"), 2u);
   BOOST_REQUIRE(!pg.start());
   std::this_thread::sleep_for(1s);
   BOOST_CHECK_EQUAL(c->api(0, "DELETE", "/sandboxes/" + sb.first).status,
@@ -184,8 +180,8 @@ BOOST_FIXTURE_TEST_CASE(nothing_is_lost_or_doubled_while_postgres_restarts,
   auto lived = std::chrono::duration_cast<std::chrono::milliseconds>(
                  std::chrono::steady_clock::now() - start)
                  .count();
-  BOOST_REQUIRE_MESSAGE(eventually([&] { return waiting() == 0; }, 60s),
-                        waiting() << " still waiting; control: "
+  BOOST_REQUIRE_MESSAGE(eventually([&] { return waiting("n1") == 0; }, 60s),
+                        waiting("n1") << " still waiting; control: "
                                   << test::local_cluster::logs(*c->control));
   std::vector<period> ps;
   BOOST_CHECK(eventually(
