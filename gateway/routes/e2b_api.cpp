@@ -11,12 +11,13 @@
 #include "runtime/auth/api_key.hpp"
 
 #include <caf/send.hpp>
-#include <mutex>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <chrono>
 #include <ctime>
+#include <mutex>
+#include <unordered_map>
 
 namespace sbx::routes {
 
