@@ -85,6 +85,11 @@ void stream_pipe::pull(deliver_fn fn) {
   fn(std::move(p.data), p.last);
 }
 
+bool stream_pipe::ready() {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return !pieces_.empty();
+}
+
 void stream_pipe::cancel() {
   std::function<void()> f;
   {
@@ -131,7 +136,20 @@ struct stream_state {
   bool ended = false;
   /// Output since the last keepalive tick.
   bool quiet = true;
+  /// A process's end event: envd ends the stream right after it, and both
+  /// go out in one write.
+  std::string held;
 };
+
+/// Queues body bytes behind anything held.
+void push(stream_state& st, std::string bytes, uint64_t acked, bool last) {
+  if (!st.held.empty()) {
+    bytes.insert(0, st.held);
+    st.held.clear();
+  }
+  if (!bytes.empty() || acked > 0 || last)
+    st.pipe->push(std::move(bytes), acked, last);
+}
 
 void answer(stream_state& st) {
   if (st.answered)
@@ -164,11 +182,12 @@ void finish(caf::event_based_actor* self, stream_state& st,
     self->quit();
     return;
   }
-  answer(st);
+  // The end is queued before the head is sent, so both leave in one write.
   if (err != nullptr && st.spec.abort_on_error)
     st.pipe->abort();
   else
-    st.pipe->push(st.spec.end(err), 0, true);
+    push(st, st.spec.end(err), 0, true);
+  answer(st);
   self->quit();
 }
 
@@ -209,7 +228,7 @@ void start_envd_stream(caf::actor_system& sys, sandbox_actor sandbox,
       finish(self, *st, &e);
     });
     if (!st->spec.wait_first)
-      answer(*st);
+      self->delayed_send(self, st->spec.head_delay, atom::ready_v);
     if (!st->spec.keepalive.empty())
       self->delayed_send(self, st->spec.keepalive_every, atom::tick_v);
     if (st->spec.deadline.count() > 0)
@@ -229,18 +248,24 @@ void start_envd_stream(caf::actor_system& sys, sandbox_actor sandbox,
           return finish(self, *st, &msg.error());
         if (msg.has_done())
           return finish(self, *st, nullptr);
-        answer(*st);
         st->quiet = false;
         auto bytes = st->spec.piece(msg);
-        auto acked = envd_data_bytes(msg);
-        if (!bytes.empty() || acked > 0)
-          st->pipe->push(std::move(bytes), acked, false);
+        if (msg.has_event() && msg.event().has_end())
+          st->held += bytes;
+        else
+          push(*st, std::move(bytes), envd_data_bytes(msg), false);
+        // Queued first: the head then leaves with this message.
+        answer(*st);
+      },
+      [st](atom::ready) {
+        if (!st->ended)
+          answer(*st);
       },
       [self, st](atom::tick) {
         if (st->ended)
           return;
         if (st->quiet && st->answered)
-          st->pipe->push(st->spec.keepalive, 0, false);
+          push(*st, st->spec.keepalive, 0, false);
         st->quiet = true;
         self->delayed_send(self, st->spec.keepalive_every, atom::tick_v);
       },

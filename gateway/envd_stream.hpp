@@ -42,6 +42,8 @@ public:
 
   void pull(deliver_fn fn) override;
 
+  bool ready() override;
+
   void cancel() override;
 
 private:
@@ -92,6 +94,9 @@ struct stream_spec {
   std::chrono::milliseconds deadline{0};
   /// How long the sandbox may take to accept the stream.
   std::chrono::milliseconds start_timeout{30'000};
+  /// How long the head waits for envd's first message, which then goes
+  /// out with it (not for `wait_first`, whose head always waits).
+  std::chrono::milliseconds head_delay{20};
 };
 
 /// Starts a stream on `sandbox` and answers through `respond` with a

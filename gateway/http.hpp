@@ -48,6 +48,12 @@ public:
   /// The client went away (or a write failed) before the last piece.
   virtual void cancel() = 0;
 
+  /// Whether a piece is waiting, so that `pull` would deliver it at once
+  /// on the calling thread.
+  virtual bool ready() {
+    return false;
+  }
+
   /// Whether the body broke off (its producer failed after the head was
   /// sent). Asked at the last piece: the session then closes the
   /// connection without the chunked terminator, so that the client sees a

@@ -6,6 +6,7 @@
 #include "runtime/metrics/metrics.hpp"
 
 #include <limits>
+#include <sstream>
 
 namespace sbx {
 
@@ -315,73 +316,102 @@ void http_session::send(http::response res) {
 void http_session::send_stream(http::response res) {
   source_ = std::move(res.stream);
   status_ = res.status;
-  head_ = std::make_shared<bhttp::response<bhttp::empty_body>>(
-    static_cast<bhttp::status>(res.status), 11u);
-  head_->set(bhttp::field::server, "sandhive/" SBX_VERSION);
+  bhttp::response<bhttp::empty_body> head{static_cast<bhttp::status>(res.status),
+                                          11u};
+  head.set(bhttp::field::server, "sandhive/" SBX_VERSION);
   for (auto& [name, value] : res.headers)
-    head_->insert(name, value);
+    head.insert(name, value);
   if (body_parser_ && !body_parser_->is_done())
     keep_alive_ = false;
-  head_->keep_alive(keep_alive_);
-  head_->chunked(true);
-  head_sr_ = std::make_shared<bhttp::response_serializer<bhttp::empty_body>>(
-    *head_);
+  head.keep_alive(keep_alive_);
+  head.chunked(true);
+  std::ostringstream text;
+  text << head.base();
+  auto head_text = std::make_shared<std::string>(std::move(text).str());
   stream_.expires_after(ctx_->opts.idle_timeout);
-  bhttp::async_write_header(
-    stream_, *head_sr_,
-    [self = shared_from_this()](beast::error_code ec, std::size_t) {
-      if (ec) {
-        self->source_->cancel();
-        return self->on_write(true, ec, 0);
-      }
-      self->pull_next();
+  // A body whose first piece is already there (a process's start event)
+  // goes out with its head: one segment, one wake-up of the client.
+  if (source_->ready())
+    return source_->pull([self = shared_from_this(),
+                          head_text](std::string data, bool last) mutable {
+      net::dispatch(self->stream_.get_executor(),
+                    [self, head_text, last, data = std::move(data)]() mutable {
+                      self->write_piece(std::move(data), last,
+                                        std::move(head_text));
+                    });
     });
+  net::async_write(stream_, net::buffer(*head_text),
+                   [self = shared_from_this(),
+                    head_text](beast::error_code ec, std::size_t) {
+                     if (ec) {
+                       self->source_->cancel();
+                       return self->on_write(true, ec, 0);
+                     }
+                     self->pull_next();
+                   });
 }
 
 void http_session::pull_next() {
   // Waiting for the producer (a quiet process) is not the client's fault.
   stream_.expires_never();
-  auto self = shared_from_this();
-  source_->pull([self](std::string data, bool last) {
-    net::post(self->stream_.get_executor(), [self, last,
-                                             data = std::move(data)]() mutable {
-      auto finish = [self](beast::error_code ec, std::size_t n) {
-        if (ec)
-          self->source_->cancel();
-        self->on_write(!self->keep_alive_ || ec, ec, n);
-      };
-      self->stream_.expires_after(self->ctx_->opts.idle_timeout);
-      if (last && self->source_->failed()) {
-        // No terminator: the client must not take a broken body for whole.
-        beast::error_code ignored;
-        self->stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
-        self->stream_.close();
-        return self->on_write(true, net::error::connection_aborted, 0);
-      }
-      if (data.empty()) {
-        if (!last)
-          return self->pull_next();
-        return net::async_write(self->stream_, bhttp::make_chunk_last(),
-                                finish);
-      }
-      auto buf = std::make_shared<std::string>(std::move(data));
-      if (last) // the last data and the end of the body in one write
-        return net::async_write(
-          self->stream_,
-          beast::buffers_cat(bhttp::make_chunk(net::buffer(*buf)),
-                             bhttp::make_chunk_last()),
-          [buf, finish](beast::error_code ec, std::size_t n) {
-            finish(ec, n);
-          });
-      net::async_write(self->stream_, bhttp::make_chunk(net::buffer(*buf)),
-                       [self, buf, finish](beast::error_code ec,
-                                           std::size_t n) {
-                         if (ec)
-                           return finish(ec, n);
-                         self->pull_next();
-                       });
-    });
+  source_->pull([self = shared_from_this()](std::string data, bool last) {
+    net::post(self->stream_.get_executor(),
+              [self, last, data = std::move(data)]() mutable {
+                self->write_piece(std::move(data), last, nullptr);
+              });
   });
+}
+
+void http_session::write_piece(std::string data, bool last,
+                               std::shared_ptr<std::string> head) {
+  auto self = shared_from_this();
+  auto finish = [self, head](beast::error_code ec, std::size_t n) {
+    if (ec)
+      self->source_->cancel();
+    self->on_write(!self->keep_alive_ || ec, ec, n);
+  };
+  stream_.expires_after(ctx_->opts.idle_timeout);
+  if (last && source_->failed()) {
+    // No terminator: the client must not take a broken body for whole.
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    stream_.close();
+    return on_write(true, net::error::connection_aborted, 0);
+  }
+  auto head_buf = head ? net::const_buffer{head->data(), head->size()}
+                       : net::const_buffer{};
+  if (data.empty()) {
+    if (last)
+      return net::async_write(stream_,
+                              beast::buffers_cat(head_buf,
+                                                 bhttp::make_chunk_last()),
+                              finish);
+    if (!head)
+      return pull_next();
+    return net::async_write(stream_, head_buf,
+                            [self, head, finish](beast::error_code ec,
+                                                 std::size_t n) {
+                              if (ec)
+                                return finish(ec, n);
+                              self->pull_next();
+                            });
+  }
+  auto buf = std::make_shared<std::string>(std::move(data));
+  if (last) // the last data and the end of the body in one write
+    return net::async_write(
+      stream_,
+      beast::buffers_cat(head_buf, bhttp::make_chunk(net::buffer(*buf)),
+                         bhttp::make_chunk_last()),
+      [buf, finish](beast::error_code ec, std::size_t n) { finish(ec, n); });
+  net::async_write(stream_,
+                   beast::buffers_cat(head_buf,
+                                      bhttp::make_chunk(net::buffer(*buf))),
+                   [self, head, buf, finish](beast::error_code ec,
+                                             std::size_t n) {
+                     if (ec)
+                       return finish(ec, n);
+                     self->pull_next();
+                   });
 }
 
 void http_session::on_write(bool close, beast::error_code ec, std::size_t) {
@@ -393,8 +423,6 @@ void http_session::on_write(bool close, beast::error_code ec, std::size_t) {
   status_ = 0;
   res_.reset();
   source_.reset();
-  head_sr_.reset();
-  head_.reset();
   req_ = http::request{};
   method_.clear();
   if (ec)

@@ -55,6 +55,10 @@ private:
   void send(http::response res);
   void send_stream(http::response res);
   void pull_next();
+  /// Writes a piece of a streamed body (with the response head when it is
+  /// the first), on the session's thread.
+  void write_piece(std::string data, bool last,
+                   std::shared_ptr<std::string> head);
   void on_write(bool close, beast::error_code ec, std::size_t);
   void fail_request(unsigned status, const std::string& message);
   void do_close();
@@ -68,8 +72,6 @@ private:
   std::shared_ptr<bhttp::response<bhttp::string_body>> res_;
   /// The streamed response in progress.
   std::shared_ptr<http::body_source> source_;
-  std::shared_ptr<bhttp::response<bhttp::empty_body>> head_;
-  std::shared_ptr<bhttp::response_serializer<bhttp::empty_body>> head_sr_;
   unsigned status_ = 0;
   http::request req_;
   http::router::match match_;

@@ -52,12 +52,18 @@ struct spawn_args {
   bool pty;
   const char* slave;
   bool want_stdin;
-  int in, out, err, report;
+  int in, out, err, devnull;
   uid_t uid;
   gid_t gid;
   const char* cwd;
   char** argv;
   char** envp;
+  /// Set by a child that fails before its exec: which step ('p' the PTY,
+  /// 'u' the user, 'c' the directory, 'e' the exec) and its errno. The
+  /// child runs in envd's memory, so the parent reads them directly once
+  /// the clone returns, as glibc's posix_spawn does (no report pipe).
+  char failed_step;
+  int failed_errno;
 };
 
 /// The child side of a spawn: system calls only, on prepared data (it runs
@@ -70,11 +76,8 @@ int spawn_child(void* arg) {
   ::signal(SIGPIPE, SIG_DFL);
   ::setsid();
   auto fail = [&](char what) {
-    int e = errno;
-    char msg[1 + sizeof(int)];
-    msg[0] = what;
-    std::memcpy(msg + 1, &e, sizeof(int));
-    (void) !::write(a.report, msg, sizeof(msg));
+    a.failed_errno = errno;
+    a.failed_step = what;
     _exit(127);
   };
   if (a.pty) {
@@ -91,7 +94,7 @@ int spawn_child(void* arg) {
     if (a.want_stdin)
       ::dup2(a.in, 0);
     else
-      ::dup2(::open("/dev/null", O_RDONLY), 0);
+      ::dup2(a.devnull >= 0 ? a.devnull : ::open("/dev/null", O_RDONLY), 0);
     ::dup2(a.out, 1);
     ::dup2(a.err, 2);
   }
@@ -122,6 +125,7 @@ agent::agent(int fd) : sock_(fd) {
   sigemptyset(&mask);
   sigaddset(&mask, SIGCHLD);
   sigfd_ = ::signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+  devnull_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   handlers_[sock_] = [this](uint32_t ev) { on_socket(ev); };
   handlers_[sigfd_] = [this](uint32_t) {
     signalfd_siginfo info;
@@ -146,11 +150,17 @@ agent::~agent() {
     ::munmap(spawn_stack_, spawn_stack_size_ + ::sysconf(_SC_PAGESIZE));
   ::close(epfd_);
   ::close(sigfd_);
+  if (devnull_ >= 0)
+    ::close(devnull_);
 }
 
 int agent::run() {
   std::vector<epoll_event> events(64);
   while (!closing_) {
+    // What this round queued for the node goes out in one write before
+    // envd sleeps (a process's end event and its stream's end, say).
+    if (!out_.empty() && !socket_full_)
+      flush();
     int timeout = -1;
     auto now = clock::now();
     for (auto& [pid, p] : procs_)
@@ -222,7 +232,9 @@ void agent::on_socket(uint32_t events) {
 
 void agent::send(from_envd& msg) {
   proto::append_frame(out_, msg);
-  flush();
+  // Written at the end of the loop's round, or now once there is plenty.
+  if (out_.size() >= flush_threshold && !socket_full_)
+    flush();
 }
 
 void agent::send_error(uint64_t id, const failure& f) {
@@ -255,7 +267,13 @@ void agent::flush() {
     break;
   }
   out_.erase(0, off);
-  set_interest(sock_, out_.empty() ? EPOLLIN : EPOLLIN | EPOLLOUT);
+  // Ask for EPOLLOUT only while the socket is full, and say so to the
+  // kernel only when that changes (not once per message).
+  bool full = !out_.empty();
+  if (full != socket_full_) {
+    socket_full_ = full;
+    set_interest(sock_, full ? EPOLLIN | EPOLLOUT : EPOLLIN);
+  }
 }
 
 void agent::set_interest(int fd, uint32_t events) {
@@ -367,7 +385,7 @@ void agent::do_start(uint64_t id, const sandhive::envd::Start& x) {
   argv.push_back(nullptr);
   bool pty = req.has_pty();
   bool want_stdin = req.has_stdin() ? req.stdin() : true;
-  int out[2] = {-1, -1}, err[2] = {-1, -1}, in[2] = {-1, -1}, report[2];
+  int out[2] = {-1, -1}, err[2] = {-1, -1}, in[2] = {-1, -1};
   int master = -1;
   std::string slave_name;
   if (pty) {
@@ -390,7 +408,6 @@ void agent::do_start(uint64_t id, const sandhive::envd::Start& x) {
                              std::string{"cannot make pipes: "}
                                + std::strerror(errno)});
   }
-  ::pipe2(report, O_CLOEXEC);
   spawn_args sa;
   sa.pty = pty;
   sa.slave = slave_name.c_str();
@@ -398,7 +415,9 @@ void agent::do_start(uint64_t id, const sandhive::envd::Start& x) {
   sa.in = in[0];
   sa.out = out[1];
   sa.err = err[1];
-  sa.report = report[1];
+  sa.devnull = devnull_;
+  sa.failed_step = 0;
+  sa.failed_errno = 0;
   sa.uid = u->uid;
   sa.gid = u->gid;
   sa.cwd = cwd.c_str();
@@ -428,28 +447,20 @@ void agent::do_start(uint64_t id, const sandhive::envd::Start& x) {
                   CLONE_VM | CLONE_VFORK | SIGCHLD, &sa);
   else
     errno = ENOMEM;
-  ::close(report[1]);
+  int e = pid < 0 ? errno : sa.failed_errno;
   for (int fd : {out[1], err[1], in[0]})
     if (fd >= 0)
       ::close(fd);
-  char msg[1 + sizeof(int)];
-  ssize_t got;
-  while ((got = ::read(report[0], msg, sizeof(msg))) < 0 && errno == EINTR)
-    ;
-  ::close(report[0]);
-  if (pid < 0 || got == static_cast<ssize_t>(sizeof(msg))) {
-    int e = errno;
-    if (pid > 0) {
-      std::memcpy(&e, msg + 1, sizeof(int));
+  if (pid < 0 || sa.failed_step != 0) {
+    if (pid > 0)
       ::waitpid(pid, nullptr, 0);
-    }
     for (int fd : {out[0], err[0], in[1], master})
       if (fd >= 0)
         ::close(fd);
     if (pid < 0)
       return send_error(id, {Code::CODE_RESOURCE_EXHAUSTED,
                              std::string{"cannot fork: "} + std::strerror(e)});
-    switch (msg[0]) {
+    switch (sa.failed_step) {
       case 'c':
         return send_error(id, {Code::CODE_INVALID_ARGUMENT,
                                "cannot use working directory '" + cwd

@@ -32,6 +32,9 @@ public:
   /// Bytes queued towards the node before every producer pauses.
   static constexpr size_t out_limit = 1 << 20;
 
+  /// Queued bytes that are written at once instead of at the round's end.
+  static constexpr size_t flush_threshold = 64 * 1024;
+
   /// Finished processes remembered for a late Connect.
   static constexpr size_t finished_kept = 64;
 
@@ -138,6 +141,10 @@ private:
   int sock_;
   int epfd_ = -1;
   int sigfd_ = -1;
+  /// Stdin of processes started without one.
+  int devnull_ = -1;
+  /// The node's socket took less than we had: wait for EPOLLOUT.
+  bool socket_full_ = false;
   /// The stack new processes run on until they exec (below it a guard
   /// page), kept from one start to the next: mapping a fresh one costs
   /// three system calls and page faults on every start.

@@ -260,8 +260,15 @@ caf::expected<std::string> ensure_base_template(const std::string& templates_dir
                  "/lib/terminfo/x/xterm-256color", "/lib/terminfo/d/dumb",
                  "/lib/terminfo/v/vt100"})
     b.copy(t, false);
-  // The locale the SDK's PTYs ask for (LANG=C.UTF-8).
+  // The locale the SDK's PTYs ask for (LANG=C.UTF-8), also in an archive:
+  // glibc then maps one file instead of opening a dozen at every shell's
+  // start (a login shell sets LANG in /etc/profile).
   b.copy("/usr/lib/locale/C.utf8", false);
+  if (fs::exists(root / "usr/lib/locale/C.utf8"))
+    if (auto err = run_program({"/usr/bin/localedef", "--prefix=" + root.string(),
+                                "--add-to-archive", "--replace",
+                                (root / "usr/lib/locale/C.utf8").string()}))
+      lg->warn("no locale archive in base: {}", message_of(err));
   write_file(root / "etc/passwd",
              "root:x:0:0:root:/root:/bin/bash\n"
              "user:x:1000:1000:user:/home/user:/bin/bash\n"

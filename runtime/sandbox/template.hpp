@@ -14,7 +14,7 @@ namespace sbx {
 /// `<dir>/manifest.json`. Later templates name a parent and add layers.
 struct template_manifest {
   /// Bumped when the layout sandhive expects changes; older builds are redone.
-  static constexpr int current_format = 3;
+  static constexpr int current_format = 4;
 
   std::string name;
   std::string parent;

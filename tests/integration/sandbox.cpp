@@ -80,6 +80,16 @@ size_t count_mounts() {
                                         std::istreambuf_iterator<char>{}, '\n'));
 }
 
+/// The base template's locale comes from the host's C.utf8 and localedef.
+boost::test_tools::assertion_result host_has_c_utf8(boost::unit_test::test_unit_id) {
+  boost::test_tools::assertion_result r{
+    std::filesystem::exists("/usr/lib/locale/C.utf8")
+    && std::filesystem::exists("/usr/bin/localedef")};
+  if (!r)
+    r.message() << "SKIPPED: this host has no C.utf8 locale or no localedef";
+  return r;
+}
+
 } // namespace
 
 BOOST_AUTO_TEST_SUITE(sandbox,
@@ -141,6 +151,21 @@ BOOST_FIXTURE_TEST_CASE(a_sandbox_sees_only_itself, test::driver_fixture) {
   BOOST_TEST(sh(*h, "python3 -c 'print(6*7)'").out == "42\n");
 }
 
+
+BOOST_FIXTURE_TEST_CASE(a_login_shell_speaks_utf8_from_the_locale_archive,
+                        test::driver_fixture,
+                        *boost::unit_test::precondition(host_has_c_utf8)) {
+  BOOST_TEST(std::filesystem::exists(test::base_rootfs()
+                                     + "/usr/lib/locale/locale-archive"));
+  auto h = start(spec("locale1"));
+  // One character of two bytes counts as one only in a UTF-8 locale; with
+  // the locale's directory moved away it can only come from the archive.
+  auto utf8_length = "bash -l -c 'x=\xc3\xa9; echo $LANG ${#x}'";
+  BOOST_TEST(sh(*h, utf8_length, "user").out == "C.UTF-8 1\n");
+  BOOST_TEST(sh(*h, "mv /usr/lib/locale/C.utf8 /root/").exit_code == 0);
+  auto r = sh(*h, utf8_length, "user");
+  BOOST_TEST(r.out == "C.UTF-8 1\n", r.out + r.err);
+}
 BOOST_FIXTURE_TEST_CASE(the_host_network_is_out_of_reach,
                         test::driver_fixture) {
   // A server on the host's loopback cannot be reached from the sandbox's.

@@ -135,6 +135,15 @@ http_reply raw_connection::read_response(std::chrono::milliseconds timeout) {
   return r;
 }
 
+bool raw_connection::received(const std::string& marker,
+                              std::chrono::milliseconds timeout) {
+  auto end = std::chrono::steady_clock::now() + timeout;
+  while (buf_.find(marker) == std::string::npos)
+    if (!fill(fd_, buf_, end))
+      return false;
+  return true;
+}
+
 bool raw_connection::closed_by_peer(std::chrono::milliseconds timeout) {
   auto end = std::chrono::steady_clock::now() + timeout;
   std::string ignored;

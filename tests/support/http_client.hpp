@@ -51,6 +51,10 @@ public:
   http_reply read_response(std::chrono::milliseconds timeout
                            = std::chrono::seconds{5});
 
+  /// Whether `marker` arrives within `timeout` (read, but left for
+  /// `read_response`).
+  bool received(const std::string& marker, std::chrono::milliseconds timeout);
+
   /// True if the server closed the connection within `timeout`.
   bool closed_by_peer(std::chrono::milliseconds timeout);
 

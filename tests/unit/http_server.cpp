@@ -1,5 +1,7 @@
 #include "gateway/server.hpp"
 
+#include "gateway/envd_stream.hpp"
+
 #include "actors/error.hpp"
 
 #include "runtime/metrics/metrics.hpp"
@@ -7,6 +9,7 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <future>
 #include <thread>
 
 using namespace sbx;
@@ -21,6 +24,8 @@ struct server_fixture {
   metrics stats;
   std::unique_ptr<server> srv;
   uint16_t port = 0;
+  /// The body of the last GET /stream/later, fed by the test.
+  std::promise<std::shared_ptr<stream_pipe>> later;
 
   server_fixture() {
     routes.add("POST", "/echo", [](http::request& req, http::responder r) {
@@ -39,6 +44,17 @@ struct server_fixture {
         std::this_thread::sleep_for(50ms);
         r(http::response::empty(204));
       }}.detach();
+    });
+    routes.add("GET", "/stream/ready", [](http::request&, http::responder r) {
+      auto body = std::make_shared<stream_pipe>();
+      body->push("first,", 0, false);
+      body->push("last", 0, true);
+      r(http::response{200, {{"Content-Type", "text/plain"}}, {}, body});
+    });
+    routes.add("GET", "/stream/later", [this](http::request&, http::responder r) {
+      auto body = std::make_shared<stream_pipe>();
+      later.set_value(body);
+      r(http::response{200, {{"Content-Type", "text/plain"}}, {}, body});
     });
     server_options opts;
     opts.body_limit = 1024;
@@ -83,6 +99,34 @@ BOOST_AUTO_TEST_CASE(keep_alive_serves_many_requests_on_one_connection) {
   // Responses that come from another thread keep the connection usable too.
   c.send("GET /late HTTP/1.1\r\nHost: x\r\n\r\n");
   BOOST_TEST(c.read_response().status == 204u);
+  c.send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nok");
+  BOOST_TEST(c.read_response().body == "ok");
+}
+
+BOOST_AUTO_TEST_CASE(a_streamed_body_that_is_there_leaves_with_its_head) {
+  raw_connection c{port};
+  for (int i = 0; i < 2; ++i) { // and the connection stays usable
+    c.send("GET /stream/ready HTTP/1.1\r\nHost: x\r\n\r\n");
+    auto r = c.read_response();
+    BOOST_TEST(r.error.empty(), r.error);
+    BOOST_TEST(r.status == 200u);
+    BOOST_TEST(r.header("Transfer-Encoding") == "chunked");
+    BOOST_TEST(r.body == "first,last");
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_streamed_head_does_not_wait_for_a_quiet_body) {
+  raw_connection c{port};
+  c.send("GET /stream/later HTTP/1.1\r\nHost: x\r\n\r\n");
+  auto f = later.get_future();
+  BOOST_REQUIRE(f.wait_for(5s) == std::future_status::ready);
+  auto body = f.get();
+  BOOST_TEST(c.received("\r\n\r\n", 5s)); // the head, with no body yet
+  body->push("one,", 0, false);
+  body->push("two", 0, true);
+  auto r = c.read_response();
+  BOOST_TEST(r.error.empty(), r.error);
+  BOOST_TEST(r.body == "one,two");
   c.send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nok");
   BOOST_TEST(c.read_response().body == "ok");
 }
