@@ -111,11 +111,19 @@ public:
 
   caf::error create(const std::string& name,
                     const cgroup_limits& limits) override {
-    for (auto& c : controllers_)
-      if (::mkdir(dir(c, name).c_str(), 0755) != 0 && errno != EEXIST)
-        return make_error(ec::system_error, "cannot create cgroup "
-                                              + dir(c, name) + ": "
+    for (auto& c : controllers_) {
+      auto d = dir(c, name);
+      auto rc = ::mkdir(d.c_str(), 0755);
+      if (rc != 0 && errno == ENOENT) {
+        // The parent is gone if a stopping node released it just now.
+        std::error_code ignored;
+        fs::create_directories(dir(c, ""), ignored);
+        rc = ::mkdir(d.c_str(), 0755);
+      }
+      if (rc != 0 && errno != EEXIST)
+        return make_error(ec::system_error, "cannot create cgroup " + d + ": "
                                               + std::strerror(errno));
+    }
     auto mem = std::to_string(limits.memory_bytes);
     if (auto err = write_file(dir("memory", name) + "/memory.limit_in_bytes",
                               mem))
@@ -179,6 +187,11 @@ public:
     return caf::none;
   }
 
+  void release() override {
+    for (auto& c : controllers_)
+      ::rmdir(dir(c, "").c_str());
+  }
+
   std::vector<std::string> list() override {
     std::vector<std::string> result;
     std::error_code ec;
@@ -230,7 +243,10 @@ public:
   caf::error create(const std::string& name,
                     const cgroup_limits& limits) override {
     auto d = dir(name);
-    if (::mkdir(d.c_str(), 0755) != 0 && errno != EEXIST)
+    auto rc = ::mkdir(d.c_str(), 0755);
+    if (rc != 0 && errno == ENOENT && !init()) // released just now (see v1)
+      rc = ::mkdir(d.c_str(), 0755);
+    if (rc != 0 && errno != EEXIST)
       return make_error(ec::system_error, "cannot create cgroup " + d + ": "
                                             + std::strerror(errno));
     if (auto err = write_file(d + "/memory.max",
@@ -284,6 +300,10 @@ public:
 
   caf::error remove(const std::string& name) override {
     return remove_dir(dir(name));
+  }
+
+  void release() override {
+    ::rmdir(dir("").c_str());
   }
 
   std::vector<std::string> list() override {

@@ -62,6 +62,10 @@ public:
 
   /// The groups that exist now (for the cleanup after a crash).
   virtual std::vector<std::string> list() = 0;
+
+  /// Removes the parent group if no group is left in it (a node's graceful
+  /// stop); the kernel refuses while one is.
+  virtual void release() = 0;
 };
 
 using cgroups_ptr = std::unique_ptr<cgroups>;

@@ -245,6 +245,11 @@ public:
     // nop
   }
 
+  ~linux_driver() override {
+    // The node's parent cgroups go with the node, once its sandboxes have.
+    cg_->release();
+  }
+
   caf::expected<sandbox_process> create(const sandbox_spec& spec) override {
     if (spec.id.empty() || spec.id.find('/') != std::string::npos
         || spec.id[0] == '.')

@@ -390,6 +390,46 @@ BOOST_FIXTURE_TEST_CASE(two_hundred_sandboxes_leave_nothing_behind,
   BOOST_TEST((*cg)->list().empty());
 }
 
+BOOST_FIXTURE_TEST_CASE(a_stopped_driver_leaves_no_parent_cgroup,
+                        test::driver_fixture) {
+  auto parent = "sandhive-test-release-" + std::to_string(::getpid());
+  auto exists = [&parent] {
+    std::error_code ec;
+    if (std::filesystem::exists("/sys/fs/cgroup/" + parent, ec))
+      return true;
+    for (auto& h : std::filesystem::directory_iterator{"/sys/fs/cgroup", ec})
+      if (std::filesystem::exists(h.path() / parent, ec))
+        return true;
+    return false;
+  };
+  auto driver = [&] {
+    linux_driver_config cfg;
+    cfg.run_dir = dir.path() + "/run";
+    cfg.envd_path = SBX_ENVD_BINARY;
+    cfg.cgroup_parent = parent;
+    auto d = make_linux_driver(cfg);
+    BOOST_REQUIRE_MESSAGE(d, (d ? "" : message_of(d.error())));
+    return std::move(*d);
+  };
+  auto run_one = [this](sbx::driver& d, const std::string& id) {
+    auto p = d.create(spec(id));
+    BOOST_REQUIRE_MESSAGE(p, (p ? "" : message_of(p.error())));
+    ::close(p->envd_fd);
+    BOOST_TEST(!d.destroy(id));
+  };
+  auto first = driver();
+  auto second = driver(); // shares the parent, as a restarted node would
+  run_one(*first, "rel1");
+  BOOST_TEST(exists());
+  first.reset();
+  BOOST_TEST(!exists());
+  // A driver whose parent went away under it makes it again.
+  run_one(*second, "rel2");
+  BOOST_TEST(exists());
+  second.reset();
+  BOOST_TEST(!exists());
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(sandbox_concurrency,
