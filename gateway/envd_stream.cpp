@@ -182,7 +182,8 @@ void finish(caf::event_based_actor* self, stream_state& st,
     self->quit();
     return;
   }
-  // The end is queued before the head is sent, so both leave in one write.
+  // The end is queued before the head is sent, so both leave in one write
+  // (a broken-off body still gets its head and what came before).
   if (err != nullptr && st.spec.abort_on_error)
     st.pipe->abort();
   else

@@ -331,9 +331,10 @@ void http_session::send_stream(http::response res) {
   stream_.expires_after(ctx_->opts.idle_timeout);
   // A body whose first piece is already there (a process's start event)
   // goes out with its head: one segment, one wake-up of the client.
-  if (source_->ready())
-    return source_->pull([self = shared_from_this(),
-                          head_text](std::string data, bool last) mutable {
+  // (The pull may end the response inline and drop `source_`: hold it.)
+  if (auto source = source_; source->ready())
+    return source->pull([self = shared_from_this(),
+                         head_text](std::string data, bool last) mutable {
       net::dispatch(self->stream_.get_executor(),
                     [self, head_text, last, data = std::move(data)]() mutable {
                       self->write_piece(std::move(data), last,
@@ -371,15 +372,29 @@ void http_session::write_piece(std::string data, bool last,
     self->on_write(!self->keep_alive_ || ec, ec, n);
   };
   stream_.expires_after(ctx_->opts.idle_timeout);
-  if (last && source_->failed()) {
-    // No terminator: the client must not take a broken body for whole.
-    beast::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
-    stream_.close();
-    return on_write(true, net::error::connection_aborted, 0);
-  }
   auto head_buf = head ? net::const_buffer{head->data(), head->size()}
                        : net::const_buffer{};
+  if (last && source_->failed()) {
+    // No terminator: the client must not take a broken body for whole. What
+    // came before the failure (and the head, if it is still due) goes out.
+    auto cut = [self](beast::error_code, std::size_t) {
+      beast::error_code ignored;
+      self->stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+      self->stream_.close();
+      self->on_write(true, net::error::connection_aborted, 0);
+    };
+    if (data.empty() && !head)
+      return cut({}, 0);
+    auto buf = std::make_shared<std::string>(std::move(data));
+    if (buf->empty())
+      return net::async_write(stream_, head_buf, [head, cut](auto ec, auto n) {
+        cut(ec, n);
+      });
+    return net::async_write(stream_,
+                            beast::buffers_cat(head_buf, bhttp::make_chunk(
+                                                           net::buffer(*buf))),
+                            [head, buf, cut](auto ec, auto n) { cut(ec, n); });
+  }
   if (data.empty()) {
     if (last)
       return net::async_write(stream_,

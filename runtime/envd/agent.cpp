@@ -126,6 +126,13 @@ agent::agent(int fd) : sock_(fd) {
   sigaddset(&mask, SIGCHLD);
   sigfd_ = ::signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
   devnull_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (devnull_ >= 0 && devnull_ < 3) {
+    // Not one of 0–2: a child's dup2 onto the same number would keep its
+    // close-on-exec flag and leave the process without stdin.
+    auto high = ::fcntl(devnull_, F_DUPFD_CLOEXEC, 3);
+    ::close(devnull_);
+    devnull_ = high;
+  }
   handlers_[sock_] = [this](uint32_t ev) { on_socket(ev); };
   handlers_[sigfd_] = [this](uint32_t) {
     signalfd_siginfo info;

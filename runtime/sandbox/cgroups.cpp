@@ -226,7 +226,7 @@ public:
     return "v2";
   }
 
-  caf::error init() {
+  caf::error init(bool retry = true) {
     std::error_code ec;
     fs::create_directories(dir(""), ec);
     if (ec)
@@ -235,8 +235,13 @@ public:
     // Controllers must be enabled on the way down to our groups.
     for (auto d : {root_, dir("")})
       if (auto err = write_file(d + "/cgroup.subtree_control",
-                                "+cpu +memory +pids"))
+                                "+cpu +memory +pids")) {
+        // The parent may have been released by a driver of the same node
+        // that stopped just now: make it again, once.
+        if (retry && !fs::exists(dir("")))
+          return init(false);
         return err;
+      }
     return caf::none;
   }
 
@@ -244,8 +249,11 @@ public:
                     const cgroup_limits& limits) override {
     auto d = dir(name);
     auto rc = ::mkdir(d.c_str(), 0755);
-    if (rc != 0 && errno == ENOENT && !init()) // released just now (see v1)
+    if (rc != 0 && errno == ENOENT) { // released just now (see v1)
+      if (auto err = init())
+        return err;
       rc = ::mkdir(d.c_str(), 0755);
+    }
     if (rc != 0 && errno != EEXIST)
       return make_error(ec::system_error, "cannot create cgroup " + d + ": "
                                             + std::strerror(errno));

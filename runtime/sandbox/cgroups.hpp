@@ -64,7 +64,8 @@ public:
   virtual std::vector<std::string> list() = 0;
 
   /// Removes the parent group if no group is left in it (a node's graceful
-  /// stop); the kernel refuses while one is.
+  /// stop); the kernel refuses while one is. The parent is sandhive's own
+  /// (named after the node's data dir), never an operator's group.
   virtual void release() = 0;
 };
 

@@ -151,7 +151,6 @@ BOOST_FIXTURE_TEST_CASE(a_sandbox_sees_only_itself, test::driver_fixture) {
   BOOST_TEST(sh(*h, "python3 -c 'print(6*7)'").out == "42\n");
 }
 
-
 BOOST_FIXTURE_TEST_CASE(a_login_shell_speaks_utf8_from_the_locale_archive,
                         test::driver_fixture,
                         *boost::unit_test::precondition(host_has_c_utf8)) {
@@ -166,6 +165,7 @@ BOOST_FIXTURE_TEST_CASE(a_login_shell_speaks_utf8_from_the_locale_archive,
   auto r = sh(*h, utf8_length, "user");
   BOOST_TEST(r.out == "C.UTF-8 1\n", r.out + r.err);
 }
+
 BOOST_FIXTURE_TEST_CASE(the_host_network_is_out_of_reach,
                         test::driver_fixture) {
   // A server on the host's loopback cannot be reached from the sandbox's.

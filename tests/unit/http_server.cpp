@@ -51,6 +51,12 @@ struct server_fixture {
       body->push("last", 0, true);
       r(http::response{200, {{"Content-Type", "text/plain"}}, {}, body});
     });
+    routes.add("GET", "/stream/broken", [](http::request&, http::responder r) {
+      auto body = std::make_shared<stream_pipe>();
+      body->push("partial", 0, false);
+      body->abort(); // the producer failed before the head was sent
+      r(http::response{200, {{"Content-Type", "text/plain"}}, {}, body});
+    });
     routes.add("GET", "/stream/later", [this](http::request&, http::responder r) {
       auto body = std::make_shared<stream_pipe>();
       later.set_value(body);
@@ -103,7 +109,7 @@ BOOST_AUTO_TEST_CASE(keep_alive_serves_many_requests_on_one_connection) {
   BOOST_TEST(c.read_response().body == "ok");
 }
 
-BOOST_AUTO_TEST_CASE(a_streamed_body_that_is_there_leaves_with_its_head) {
+BOOST_AUTO_TEST_CASE(a_streamed_body_queued_before_the_answer_is_whole) {
   raw_connection c{port};
   for (int i = 0; i < 2; ++i) { // and the connection stays usable
     c.send("GET /stream/ready HTTP/1.1\r\nHost: x\r\n\r\n");
@@ -113,6 +119,17 @@ BOOST_AUTO_TEST_CASE(a_streamed_body_that_is_there_leaves_with_its_head) {
     BOOST_TEST(r.header("Transfer-Encoding") == "chunked");
     BOOST_TEST(r.body == "first,last");
   }
+}
+
+BOOST_AUTO_TEST_CASE(a_body_broken_off_before_its_head_still_gets_the_head) {
+  raw_connection c{port};
+  c.send("GET /stream/broken HTTP/1.1\r\nHost: x\r\n\r\n");
+  auto r = c.read_response();
+  BOOST_TEST(r.status == 200u);
+  // What came before the failure, then no terminator: a truncated body.
+  BOOST_TEST(r.body == "partial");
+  BOOST_TEST(r.error == "truncated chunk");
+  BOOST_TEST(c.closed_by_peer(2s));
 }
 
 BOOST_AUTO_TEST_CASE(a_streamed_head_does_not_wait_for_a_quiet_body) {
