@@ -863,14 +863,17 @@ void agent::do_write(uint64_t id, const sandhive::envd::WriteChunk& x) {
     if (!f) {
       as_user creds{*u};
       struct stat st {};
-      if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
-        f = failure{Code::CODE_INVALID_ARGUMENT,
-                    "path '" + path + "' is a directory"};
+      if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode))
+        f = not_a_file(path, st);
       else if (!(f = make_parents(path))) {
-        up.fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+        // Non-blocking: a FIFO put there meanwhile must not stop envd.
+        up.fd = ::open(path.c_str(),
+                       O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NONBLOCK,
                        0644);
         if (up.fd < 0)
           f = from_errno(errno, path);
+        else if (::fstat(up.fd, &st) != 0 || !S_ISREG(st.st_mode))
+          f = not_a_file(path, st);
         else
           f = set_metadata(up.fd, {x.metadata().begin(), x.metadata().end()});
       }
@@ -932,15 +935,15 @@ void agent::do_read(uint64_t id, const sandhive::envd::ReadFile& x) {
   if ((f = resolve(x.path(), *u, default_workdir_, path)))
     return send_error(id, *f);
   as_user creds{*u};
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // Non-blocking: opening a FIFO without a writer would stop envd, and with
+  // it every process and file of the sandbox.
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0)
     return send_error(id, from_errno(errno, path));
   struct stat st {};
-  ::fstat(fd, &st);
-  if (S_ISDIR(st.st_mode)) {
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     ::close(fd);
-    return send_error(id, {Code::CODE_INVALID_ARGUMENT,
-                           "path '" + path + "' is a directory"});
+    return send_error(id, not_a_file(path, st));
   }
   downloads_[id] = fd;
 }

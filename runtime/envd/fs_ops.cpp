@@ -102,6 +102,12 @@ maybe_failure list_into(const std::string& dir, uint32_t depth,
 
 } // namespace
 
+failure not_a_file(const std::string& path, const struct stat& st) {
+  return {Code::CODE_INVALID_ARGUMENT,
+          "path '" + path + "' is "
+            + (S_ISDIR(st.st_mode) ? "a directory" : "not a regular file")};
+}
+
 failure from_errno(int err, const std::string& path) {
   switch (err) {
     case ENOENT:

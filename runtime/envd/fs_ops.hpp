@@ -5,6 +5,8 @@
 #include "envd.pb.h"
 #include "filesystem.pb.h"
 
+#include <sys/stat.h>
+
 #include <map>
 #include <optional>
 #include <string>
@@ -22,6 +24,10 @@ using maybe_failure = std::optional<failure>;
 
 /// Turns an errno from an operation on `path` into a failure.
 failure from_errno(int err, const std::string& path);
+
+/// Why `path` (as `st` describes it) cannot be read or written as a file:
+/// a directory, or a FIFO, socket or device.
+failure not_a_file(const std::string& path, const struct stat& st);
 
 /// While alive, file operations of this thread run with the filesystem
 /// credentials of `u` (setfsuid/setfsgid), so permissions apply as for a

@@ -6,6 +6,8 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <sys/stat.h>
+
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -469,6 +471,16 @@ BOOST_AUTO_TEST_CASE(file_errors_are_typed) {
   BOOST_TEST(onto_dir.error().code() == Code::CODE_INVALID_ARGUMENT);
   auto bad_md = write(base + "/m", {"x"}, {{"k", "\x01"}});
   BOOST_TEST(bad_md.error().code() == Code::CODE_INVALID_ARGUMENT);
+  // A FIFO with no one at the other end: opening it would block envd (and
+  // the whole sandbox with it); it is refused, and envd goes on.
+  BOOST_REQUIRE(::mkfifo((base + "/fifo").c_str(), 0644) == 0);
+  read(base + "/fifo", &err);
+  BOOST_TEST(err.error().code() == Code::CODE_INVALID_ARGUMENT);
+  BOOST_TEST(err.error().message() == "path '" + base + "/fifo' is not a regular file");
+  auto onto_fifo = write(base + "/fifo", {"x"});
+  BOOST_TEST(onto_fifo.error().message() == "path '" + base + "/fifo' is not a regular file");
+  BOOST_TEST(write(base + "/after", {"ok"}).has_entry());
+  BOOST_TEST(read(base + "/after") == "ok");
 }
 
 BOOST_AUTO_TEST_CASE(large_files_stream_both_ways) {
