@@ -553,13 +553,18 @@ private:
       pid = boxes_[id].pid;
       boxes_[id].pid = 0;
     }
-    // Killing PID 1 ends the whole pid namespace; the cgroup kill also
-    // catches anything frozen.
-    cg_->kill_all(id);
-    if (pid > 0) {
-      ::kill(pid, SIGKILL);
-      ::waitpid(pid, nullptr, 0);
+    if (pid <= 0) {
+      // envd is gone already: whatever may be left in the group.
+      cg_->kill_all(id);
+      return;
     }
+    // Killing PID 1 ends its whole pid namespace, every process of the
+    // sandbox, and nothing can fork into a dying namespace: no need to
+    // freeze the group first (on cgroup v1 that costs a millisecond or
+    // more of polling). A paused sandbox's processes die once thawed.
+    ::kill(pid, SIGKILL);
+    cg_->freeze(id, false);
+    ::waitpid(pid, nullptr, 0);
   }
 
   caf::error teardown(const std::string& id) {

@@ -328,6 +328,23 @@ BOOST_FIXTURE_TEST_CASE(pause_freezes_and_resume_thaws, test::driver_fixture) {
   BOOST_TEST(pings(*h, 2s));
 }
 
+BOOST_FIXTURE_TEST_CASE(a_paused_sandbox_is_destroyed_whole,
+                        test::driver_fixture) {
+  auto h = start(spec("pausekill1"));
+  auto r = sh(*h, "sleep 1000 >/dev/null 2>&1 & echo $!");
+  BOOST_REQUIRE(r.exit_code == 0);
+  auto envd = h->pid();
+  BOOST_REQUIRE(!drv->pause("pausekill1"));
+  auto t0 = std::chrono::steady_clock::now();
+  BOOST_TEST(!drv->destroy("pausekill1"));
+  BOOST_TEST((std::chrono::steady_clock::now() - t0 < 5s));
+  BOOST_TEST(!test::process_alive(envd));
+  auto cg = make_cgroups("/sys/fs/cgroup", cgroup_parent);
+  BOOST_REQUIRE(cg);
+  auto left = (*cg)->list();
+  BOOST_TEST((std::find(left.begin(), left.end(), "pausekill1") == left.end()));
+}
+
 BOOST_FIXTURE_TEST_CASE(stop_and_restart_keep_the_filesystem,
                         test::driver_fixture) {
   auto h = start(spec("keep1"));
