@@ -127,6 +127,12 @@ int terminal_process::exit_code(std::chrono::milliseconds timeout) {
 }
 
 subprocess::~subprocess() {
+  // Asked to stop first: a sandhive stopped so removes its sandboxes and
+  // cgroups, where a killed one leaves them on the machine.
+  if (running()) {
+    ::kill(pid_, SIGTERM);
+    wait_for(std::chrono::seconds{5});
+  }
   if (running()) {
     ::kill(pid_, SIGKILL);
     wait_for(std::chrono::seconds{5});
