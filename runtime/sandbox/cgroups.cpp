@@ -116,8 +116,8 @@ public:
       auto rc = ::mkdir(d.c_str(), 0755);
       if (rc != 0 && errno == ENOENT) {
         // The parent is gone if a stopping node released it just now.
-        std::error_code ignored;
-        fs::create_directories(dir(c, ""), ignored);
+        if (auto err = init())
+          return err;
         rc = ::mkdir(d.c_str(), 0755);
       }
       if (rc != 0 && errno != EEXIST)
